@@ -1,0 +1,175 @@
+// Environment -> one validated, typed Config. Every problem is reported at once, then start-up stops.
+import { z } from "zod";
+import { isLoopbackHost } from "./services/url-rules";
+
+const DEFAULT_LINK_PATH =
+  "/ui/login/login/passwordless/init?userID={{.UserID}}&orgID={{.OrgID}}&codeID={{.CodeID}}&code={{.Code}}";
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => URL.canParse(value), "must be an absolute URL")
+  .transform((value) => new URL(value))
+  .refine(
+    (url) =>
+      url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname)),
+    "must be https (http is allowed only for loopback hosts)",
+  );
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .refine(
+    (value) =>
+      value.startsWith("sqlite:") ||
+      (URL.canParse(value) && ["mysql:", "mariadb:"].includes(new URL(value).protocol)),
+    "must be mysql://user:pass@host:port/db or sqlite:path",
+  );
+
+const smtpUrl = z
+  .string()
+  .trim()
+  .refine(
+    (value) => URL.canParse(value) && ["smtp:", "smtps:"].includes(new URL(value).protocol),
+    "must be smtp://[user:pass@]host[:port] or smtps://...",
+  );
+
+const masterKey = z
+  .string()
+  .trim()
+  .transform((value) => Buffer.from(value, "base64"))
+  .refine((key) => key.length === 32, "must be the base64 encoding of exactly 32 bytes");
+
+const origins = z
+  .string()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0),
+  )
+  .pipe(z.array(httpUrl.transform((url) => url.origin)));
+
+const emptyAsUndefined = (value: unknown) =>
+  typeof value === "string" && value.trim() === "" ? undefined : value;
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: int(0, 65535).default(4000),
+  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATA_DIR: z.string().trim().min(1).default("data"),
+  DATABASE_URL: databaseUrl.optional(),
+  DATABASE_POOL_SIZE: int(1, 500).default(10),
+  EXTERNAL_URL: httpUrl.default(new URL("http://localhost:4000")),
+  LINK_ALLOWED_ORIGINS: origins.default([]),
+  LINK_URL_TEMPLATE: z.string().trim().min(1).max(500).optional(),
+  SMTP_URL: smtpUrl.optional(),
+  MAIL_FROM: z.string().trim().min(3).default("Passkey Links <no-reply@localhost>"),
+  MAIL_TEMPLATE_DIR: z.string().trim().min(1).optional(),
+  MASTER_KEY: masterKey.optional(),
+  PASSKEY_CODE_LENGTH: int(8, 64).default(12),
+  PASSKEY_CODE_LIFETIME_SECONDS: int(60, 30 * 24 * 3600).default(3600),
+  PASSKEY_CODE_MAX_FAILED_CHECKS: int(1, 100).default(3),
+  SEND_RATE_LIMIT: int(1, 10_000).default(5),
+  SEND_RATE_WINDOW_SECONDS: int(1, 7 * 24 * 3600).default(3600),
+  OUTBOX_POLL_MS: int(10, 60_000).default(500),
+  OUTBOX_BATCH_SIZE: int(1, 1000).default(50),
+  OUTBOX_MAX_ATTEMPTS: int(1, 100).default(12),
+  OUTBOX_GIVE_UP_AFTER_SECONDS: int(60, 30 * 24 * 3600).default(24 * 3600),
+  BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  GRAPHQL_MAX_DEPTH: int(2, 100).default(12),
+  GRAPHQL_MAX_TOKENS: int(50, 100_000).default(2000),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+});
+
+export type DatabaseConfig =
+  | { kind: "sqlite"; path: string }
+  | { kind: "mysql"; url: string; poolSize: number };
+
+export interface Config {
+  env: "development" | "production" | "test";
+  port: number;
+  host: string;
+  logLevel: string;
+  dataDir: string;
+  database: DatabaseConfig;
+  externalUrl: URL;
+  linkAllowedOrigins: string[];
+  linkUrlTemplate: string;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  mailTemplateDir: string | undefined;
+  /** Explicit key; undefined means "load or create DATA_DIR/master.key". */
+  masterKey: Buffer | undefined;
+  code: { length: number; lifetimeSeconds: number; maxFailedChecks: number };
+  sendRateLimit: { max: number; windowSeconds: number };
+  outbox: {
+    pollMs: number;
+    batchSize: number;
+    maxAttempts: number;
+    giveUpAfterSeconds: number;
+  };
+  http: { bodyLimit: number; maxDepth: number; maxTokens: number; shutdownTimeoutMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads and validates the environment; throws a ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = Object.fromEntries(
+    Object.keys(envSchema.shape).map((key) => [key, emptyAsUndefined(env[key])]),
+  );
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const externalUrl = e.EXTERNAL_URL;
+  const base = externalUrl.href.replace(/\/+$/, "");
+  const databaseUrl = e.DATABASE_URL ?? `sqlite:${e.DATA_DIR}/passkey-links.sqlite`;
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.DATA_DIR,
+    database: databaseUrl.startsWith("sqlite:")
+      ? { kind: "sqlite", path: databaseUrl.slice("sqlite:".length) }
+      : { kind: "mysql", url: databaseUrl, poolSize: e.DATABASE_POOL_SIZE },
+    externalUrl,
+    linkAllowedOrigins: [externalUrl.origin, ...e.LINK_ALLOWED_ORIGINS],
+    linkUrlTemplate: e.LINK_URL_TEMPLATE ?? `${base}${DEFAULT_LINK_PATH}`,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    mailTemplateDir: e.MAIL_TEMPLATE_DIR,
+    masterKey: e.MASTER_KEY,
+    code: {
+      length: e.PASSKEY_CODE_LENGTH,
+      lifetimeSeconds: e.PASSKEY_CODE_LIFETIME_SECONDS,
+      maxFailedChecks: e.PASSKEY_CODE_MAX_FAILED_CHECKS,
+    },
+    sendRateLimit: { max: e.SEND_RATE_LIMIT, windowSeconds: e.SEND_RATE_WINDOW_SECONDS },
+    outbox: {
+      pollMs: e.OUTBOX_POLL_MS,
+      batchSize: e.OUTBOX_BATCH_SIZE,
+      maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+      giveUpAfterSeconds: e.OUTBOX_GIVE_UP_AFTER_SECONDS,
+    },
+    http: {
+      bodyLimit: e.BODY_LIMIT_BYTES,
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
+  };
+}

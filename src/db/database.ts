@@ -1,0 +1,97 @@
+// The one gateway to the database: transactions, engine-specific statements, and the health ping.
+import type { DataSource, EntityManager, SelectQueryBuilder, ObjectLiteral } from "typeorm";
+import { QueryFailedError } from "typeorm";
+
+export type Dialect = "mysql" | "sqlite";
+
+/** Tables whose rows are event aggregates and carry a `sequence` column. */
+export type AggregateTable = "users" | "organizations";
+
+export class Database {
+  readonly dialect: Dialect;
+  /**
+   * SQLite has one connection, shared by TypeORM across callers: concurrent transactions on it
+   * would nest or interleave. Every unit of work on SQLite therefore runs one after another.
+   */
+  private sqliteQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly dataSource: DataSource) {
+    this.dialect = dataSource.options.type === "mysql" ? "mysql" : "sqlite";
+  }
+
+  /** Runs `work` in one transaction: everything it writes commits together or not at all. */
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.serialized(() => this.dataSource.transaction(work));
+  }
+
+  /** Runs read-only work outside a transaction. */
+  read<T>(work: (db: EntityManager) => Promise<T>): Promise<T> {
+    return this.serialized(() => work(this.dataSource.manager));
+  }
+
+  /** Locks the selected rows until the transaction ends (MySQL); SQLite's writer lock covers it. */
+  forUpdate<T extends ObjectLiteral>(query: SelectQueryBuilder<T>): SelectQueryBuilder<T> {
+    return this.dialect === "mysql" ? query.setLock("pessimistic_write") : query;
+  }
+
+  /**
+   * Adds `by` to an aggregate's sequence and returns the new value, in one statement: the row
+   * lock it takes orders concurrent writers, so no two of them get the same sequence.
+   * Returns undefined when the row does not exist.
+   */
+  async bumpSequence(
+    tx: EntityManager,
+    table: AggregateTable,
+    id: string,
+    by: number,
+  ): Promise<number | undefined> {
+    if (this.dialect === "mysql") {
+      const result = (await tx.query(
+        `UPDATE ${table} SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?`,
+        [by, id],
+      )) as { affectedRows: number; insertId: number | string };
+      return result.affectedRows === 1 ? Number(result.insertId) : undefined;
+    }
+    const rows = (await tx.query(
+      `UPDATE ${table} SET sequence = sequence + ? WHERE id = ? RETURNING sequence`,
+      [by, id],
+    )) as { sequence: number | string }[];
+    return rows[0] === undefined ? undefined : Number(rows[0].sequence);
+  }
+
+  /** True when the database answers a trivial query within `timeoutMs`. */
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    if (!this.dataSource.isInitialized) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const probe = this.dataSource.query("SELECT 1").then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([probe, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    if (this.dialect === "mysql") return work();
+    const run = this.sqliteQueue.then(work, work);
+    this.sqliteQueue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** True for a duplicate-key failure on either engine. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driverError = error.driverError as { code?: string; errno?: number };
+  return (
+    driverError.errno === 1062 ||
+    driverError.code === "SQLITE_CONSTRAINT_UNIQUE" ||
+    driverError.code === "SQLITE_CONSTRAINT_PRIMARYKEY"
+  );
+}

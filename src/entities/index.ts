@@ -1,0 +1,16 @@
+// Every entity the DataSource maps.
+import { EventEntity } from "./event.entity";
+import { InstanceEntity } from "./instance.entity";
+import { MembershipEntity } from "./membership.entity";
+import { OrganizationEntity } from "./organization.entity";
+import { PersonalAccessTokenEntity } from "./personal-access-token.entity";
+import { UserEntity } from "./user.entity";
+
+export const ENTITIES = [
+  OrganizationEntity,
+  UserEntity,
+  MembershipEntity,
+  PersonalAccessTokenEntity,
+  EventEntity,
+  InstanceEntity,
+];

@@ -1,0 +1,23 @@
+// A personal access token: only its SHA-256 is kept; the token itself is shown once.
+import { Column, Entity, Index, PrimaryColumn } from "typeorm";
+import { idColumn, timestampColumn } from "./columns";
+
+@Entity({ name: "personal_access_tokens" })
+@Index("ix_pat_user", ["userId"])
+export class PersonalAccessTokenEntity {
+  @PrimaryColumn(idColumn("id"))
+  id!: string;
+
+  @Column(idColumn("user_id"))
+  userId!: string;
+
+  @Index("uq_pat_hash", { unique: true })
+  @Column({ name: "token_hash", type: "varchar", length: 64 })
+  tokenHash!: string;
+
+  @Column(timestampColumn("expires_at", { nullable: true }))
+  expiresAt!: Date | null;
+
+  @Column(timestampColumn("created_at"))
+  createdAt!: Date;
+}

@@ -1,0 +1,134 @@
+// The API error type (gRPC status + stable id) and the one place errors are shaped for clients.
+import type { GraphQLFormattedError } from "graphql";
+import { GraphQLError } from "graphql";
+import { unwrapResolverError } from "@apollo/server/errors";
+
+export const GRPC_CODES = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export type ErrorCode = keyof typeof GRPC_CODES;
+
+export interface ErrorDetail {
+  "@type": string;
+  id: string;
+  message: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * An error a client may see. `id` names the exact cause and never changes once published;
+ * `message` must not contain secrets (codes, tokens, keys) or SQL.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly id: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  static invalidArgument(id: string, message: string, extra?: Record<string, unknown>) {
+    return new ApiError("INVALID_ARGUMENT", id, message, extra);
+  }
+  static notFound(id: string, message: string) {
+    return new ApiError("NOT_FOUND", id, message);
+  }
+  static alreadyExists(id: string, message: string) {
+    return new ApiError("ALREADY_EXISTS", id, message);
+  }
+  static permissionDenied(id: string, message = "permission denied") {
+    return new ApiError("PERMISSION_DENIED", id, message);
+  }
+  static failedPrecondition(id: string, message: string) {
+    return new ApiError("FAILED_PRECONDITION", id, message);
+  }
+  static unauthenticated(id: string, message: string) {
+    return new ApiError("UNAUTHENTICATED", id, message);
+  }
+}
+
+/** Builds the GraphQLError a client receives for an ApiError (also used outside resolvers). */
+export function toGraphQLError(error: ApiError, httpStatus?: number): GraphQLError {
+  return new GraphQLError(error.message, {
+    originalError: error,
+    extensions: {
+      ...errorExtensions(error.code, error.id, error.message, error.extra),
+      ...(httpStatus ? { http: { status: httpStatus } } : {}),
+    },
+  });
+}
+
+function errorExtensions(
+  code: string,
+  id: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+) {
+  const grpcCode = (GRPC_CODES as Record<string, number>)[code] ?? GRPC_CODES.INVALID_ARGUMENT;
+  return { code, grpcCode, details: [{ "@type": "ErrorDetail", id, message, ...extra }] };
+}
+
+/** Apollo's own request-error codes: they keep their name and map to INVALID_ARGUMENT. */
+const APOLLO_REQUEST_ERRORS: Record<string, string> = {
+  GRAPHQL_PARSE_FAILED: "GQL-PARSE",
+  GRAPHQL_VALIDATION_FAILED: "GQL-VALIDATION",
+  BAD_USER_INPUT: "GQL-INPUT",
+  BAD_REQUEST: "GQL-REQUEST",
+  PERSISTED_QUERY_NOT_FOUND: "GQL-PQ-NOT-FOUND",
+  PERSISTED_QUERY_NOT_SUPPORTED: "GQL-PQ-UNSUPPORTED",
+  OPERATION_RESOLUTION_FAILURE: "GQL-OPERATION",
+};
+
+export type ErrorLogger = (error: unknown, message: string) => void;
+
+/**
+ * Apollo `formatError`: ApiErrors keep their code and id; Apollo's request errors keep their code
+ * and gain grpcCode 3; anything else becomes INTERNAL without its message, stack or SQL (the log
+ * gets the cause).
+ */
+export function createFormatError(logUnexpected: ErrorLogger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    if (original instanceof ApiError) {
+      return {
+        ...base,
+        message: original.message,
+        extensions: errorExtensions(original.code, original.id, original.message, original.extra),
+      };
+    }
+    const apolloCode = formatted.extensions?.code;
+    if (typeof apolloCode === "string" && apolloCode in APOLLO_REQUEST_ERRORS) {
+      return {
+        ...base,
+        extensions: errorExtensions(
+          apolloCode,
+          APOLLO_REQUEST_ERRORS[apolloCode] ?? "GQL-REQUEST",
+          formatted.message,
+        ),
+      };
+    }
+    if (typeof apolloCode === "string" && apolloCode in GRPC_CODES && formatted.extensions?.details) {
+      return { ...base, extensions: formatted.extensions };
+    }
+    logUnexpected(original, "unexpected error in GraphQL operation");
+    return {
+      message: "internal error",
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: errorExtensions("INTERNAL", "INTERNAL-1", "internal error"),
+    };
+  };
+}

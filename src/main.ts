@@ -1,0 +1,36 @@
+// Entry point: validate the configuration, start the server, stop gracefully on SIGTERM/SIGINT.
+import "reflect-metadata";
+import { ConfigError, loadConfig } from "./config";
+import { createApp } from "./server";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const app = await createApp(config);
+  await app.listen();
+  const shutdown = (signal: string) => {
+    app.http.log.info({ signal }, "shutting down: finishing in-flight requests");
+    app.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.http.log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+main().catch((error: unknown) => {
+  console.error("failed to start:", error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+// GraphQL shapes shared by every feature: the DateTime scalar and ObjectDetails.
+import { GraphQLScalarType, Kind } from "graphql";
+import { Field, ID, ObjectType } from "type-graphql";
+import type { WriteDetails } from "../../services/event-store";
+
+function parseDateTime(value: unknown): Date {
+  if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    throw new TypeError("DateTime must be an ISO-8601 string with a time zone, e.g. 2025-03-25T10:28:44.961Z");
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new TypeError("DateTime is not a valid date");
+  return date;
+}
+
+export const DateTimeScalar = new GraphQLScalarType<Date, string>({
+  name: "DateTime",
+  description: "ISO-8601 UTC date-time with milliseconds, e.g. 2025-03-25T10:28:44.961Z",
+  serialize: (value) => {
+    if (value instanceof Date) return value.toISOString();
+    throw new TypeError("DateTime cannot represent a non-date value");
+  },
+  parseValue: parseDateTime,
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw new TypeError("DateTime must be a string");
+    return parseDateTime(ast.value);
+  },
+});
+
+@ObjectType()
+export class ObjectDetails {
+  @Field(() => String, {
+    description: "Sequence of the last event written on the object's aggregate (uint64 as a decimal string).",
+  })
+  sequence!: string;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: "Timestamp of the event(s) this manipulation wrote (v1-style operations only).",
+  })
+  creationDate!: Date | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: "Timestamp of the event(s) this manipulation wrote." })
+  changeDate!: Date | null;
+
+  @Field(() => ID, { description: "The organization the object belongs to." })
+  resourceOwner!: string;
+
+  /** v1 operations report creationDate and changeDate; v2 operations only changeDate. */
+  static from(written: WriteDetails, style: "v1" | "v2" = "v1"): ObjectDetails {
+    const details = new ObjectDetails();
+    details.sequence = String(written.sequence);
+    details.creationDate = style === "v1" ? written.eventDate : null;
+    details.changeDate = written.eventDate;
+    details.resourceOwner = written.resourceOwner;
+    return details;
+  }
+}
+
+@ObjectType({ description: "The result of a manipulation that returns nothing but its details." })
+export class DetailsPayload {
+  @Field(() => ObjectDetails)
+  details!: ObjectDetails;
+
+  static of<T extends DetailsPayload>(this: new () => T, written: WriteDetails): T {
+    return Object.assign(new this(), { details: ObjectDetails.from(written) });
+  }
+}

@@ -1,0 +1,195 @@
+// Composition root: builds the services, the GraphQL schema, Apollo and the HTTP routes.
+import "reflect-metadata";
+import fs from "node:fs";
+import path from "node:path";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
+import Fastify from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { GraphQLSchema } from "graphql";
+import { buildSchema } from "type-graphql";
+import type { Config } from "./config";
+import { createDataSource } from "./db/data-source";
+import { Database } from "./db/database";
+import { ApiError, createFormatError, toGraphQLError } from "./errors";
+import { loggerOptions } from "./logger";
+import { IdentityResolver } from "./resolvers/identity.resolver";
+import { BootstrapService } from "./services/bootstrap.service";
+import type { Clock, IdGenerator } from "./services/clock";
+import { systemClock, uuidV7 } from "./services/clock";
+import { EventStore } from "./services/event-store";
+import { KeyRing } from "./services/key-ring";
+import { MemberService } from "./services/member.service";
+import { OrganizationService } from "./services/organization.service";
+import { PermissionService } from "./services/permissions";
+import type { RequestContext } from "./services/request-context";
+import { TokenService } from "./services/token.service";
+import { UserService } from "./services/user.service";
+
+export interface AppOptions {
+  clock?: Clock;
+  ids?: IdGenerator;
+  /** Create the instance owner on an empty database (default true). */
+  bootstrapOnStart?: boolean;
+}
+
+/** Every service, wired once; resolvers and the CLI take what they need from here. */
+export function createServices(config: Config, db: Database, keys: KeyRing, options: AppOptions = {}) {
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? uuidV7;
+  const events = new EventStore(db, clock);
+  const permissions = new PermissionService();
+  const organizations = new OrganizationService(db, events, permissions, clock, ids);
+  const users = new UserService(db, events, permissions, organizations, clock, ids);
+  const members = new MemberService(db, events, permissions, organizations, users, clock);
+  const tokens = new TokenService(db, events, users, clock, ids);
+  const bootstrap = new BootstrapService(db, events, organizations, users, tokens, clock, ids);
+  return { config, db, keys, clock, ids, events, permissions, organizations, users, members, tokens, bootstrap };
+}
+export type Services = ReturnType<typeof createServices>;
+
+/** The GraphQL schema; resolver instances come from `services` (no container magic). */
+export function buildGraphQLSchema(services?: Services): Promise<GraphQLSchema> {
+  const resolvers = services
+    ? new Map<unknown, unknown>([
+        [
+          IdentityResolver,
+          new IdentityResolver(services.organizations, services.users, services.members, services.tokens),
+        ],
+      ])
+    : new Map<unknown, unknown>();
+  return buildSchema({
+    resolvers: [IdentityResolver],
+    container: { get: (someClass) => resolvers.get(someClass) },
+    validate: false,
+  });
+}
+
+/** Opens the database and brings its schema up to date with the committed migrations. */
+export async function openDatabase(config: Config): Promise<Database> {
+  const dataSource = createDataSource(config.database);
+  await dataSource.initialize();
+  await dataSource.runMigrations({ transaction: "each" });
+  return new Database(dataSource);
+}
+
+export interface App {
+  http: FastifyInstance;
+  services: Services;
+  /** Listens on config.port (0: an ephemeral port) and resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting, finishes in-flight requests, then closes the pool. */
+  stop(): Promise<void>;
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const http = Fastify({
+    logger: loggerOptions(config),
+    bodyLimit: config.http.bodyLimit,
+    trustProxy: false,
+    return503OnClosing: true,
+  });
+  const { keys, createdAt: keyFile } = KeyRing.load(config.masterKey, config.dataDir);
+  if (keyFile) http.log.warn({ file: keyFile }, "MASTER_KEY is not set: generated a master key; back it up");
+  const db = await openDatabase(config);
+  const services = createServices(config, db, keys, options);
+  if (options.bootstrapOnStart ?? true) await bootstrapOnFirstRun(services, http);
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema: await buildGraphQLSchema(services),
+    formatError: createFormatError((error, message) => http.log.error({ err: error }, message)),
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    parseOptions: { maxTokens: config.http.maxTokens },
+    validationRules: [maxDepthRule({ n: config.http.maxDepth })],
+    plugins: [
+      fastifyApolloDrainPlugin(http),
+      config.env === "development"
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
+        : ApolloServerPluginLandingPageDisabled(),
+    ],
+  });
+  await apollo.start();
+
+  http.get("/healthz", async () => ({ status: "ok" }));
+  http.get("/readyz", async (_request, reply) => {
+    const ready = await db.ping();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "database unavailable" });
+  });
+  await http.register(fastifyApollo(apollo), {
+    path: "/graphql",
+    context: (request: FastifyRequest) => requestContext(services, request),
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    http,
+    services,
+    async listen() {
+      return http.listen({ port: config.port, host: config.host });
+    },
+    stop() {
+      stopping ??= (async () => {
+        const force = setTimeout(() => http.server.closeAllConnections(), config.http.shutdownTimeoutMs);
+        try {
+          await http.close();
+        } finally {
+          clearTimeout(force);
+          await db.dataSource.destroy();
+        }
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Authenticates the bearer token and resolves the organization context of one request. */
+async function requestContext(services: Services, request: FastifyRequest): Promise<RequestContext> {
+  const token = bearerToken(request.headers.authorization);
+  if (token === null) return { caller: null, orgId: null };
+  try {
+    const caller = await services.tokens.authenticate(token);
+    const header = request.headers["x-zitadel-orgid"];
+    const orgId = typeof header === "string" && header.trim() !== "" ? header.trim() : null;
+    if (orgId !== null) await services.db.read((db) => services.organizations.requireExists(db, orgId));
+    return { caller, orgId: orgId ?? caller.organizationId };
+  } catch (error) {
+    if (error instanceof ApiError) {
+      throw toGraphQLError(error, error.code === "UNAUTHENTICATED" ? 401 : error.code === "NOT_FOUND" ? 404 : 400);
+    }
+    throw error;
+  }
+}
+
+/** null: no Authorization header (anonymous). A header that is not "Bearer <token>" is a bad token. */
+function bearerToken(header: string | undefined): string | null {
+  if (header === undefined || header.trim() === "") return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) {
+    throw toGraphQLError(ApiError.unauthenticated("AUTH-header-malformed", "authorization header must be: Bearer <token>"), 401);
+  }
+  return match[1];
+}
+
+/** On an empty database: create the instance owner and write its token to DATA_DIR/admin.pat. */
+async function bootstrapOnFirstRun(services: Services, http: FastifyInstance): Promise<void> {
+  if (await services.bootstrap.isBootstrapped()) return;
+  let result;
+  try {
+    result = await services.bootstrap.bootstrap("Default");
+  } catch (error) {
+    if (error instanceof ApiError && error.id === "BOOTSTRAP-exists") return;
+    throw error;
+  }
+  const file = path.join(services.config.dataDir, "admin.pat");
+  fs.mkdirSync(services.config.dataDir, { recursive: true });
+  fs.writeFileSync(file, `${result.token}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  http.log.info(
+    { file, organizationId: result.organizationId, userId: result.userId },
+    `first run: created the instance owner; its personal access token is in ${file}`,
+  );
+}

@@ -1,0 +1,25 @@
+// Time and identifiers, injected so tests and benchmarks can control them.
+import { randomBytes } from "node:crypto";
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface IdGenerator {
+  next(): string;
+}
+
+/** UUIDv7 (RFC 9562): 48 bits of milliseconds, then random bits; sorts by creation time. */
+export const uuidV7: IdGenerator = {
+  next(): string {
+    const bytes = randomBytes(16);
+    const ms = BigInt(Date.now());
+    for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+    bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+    const hex = bytes.toString("hex");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  },
+};

@@ -1,0 +1,71 @@
+// Appends events to an aggregate in the caller's transaction and reports the resulting details.
+import type { EntityManager } from "typeorm";
+import type { AggregateTable, Database } from "../db/database";
+import { EventEntity } from "../entities/event.entity";
+import type { Clock } from "./clock";
+
+export type AggregateType = "user" | "org";
+
+const TABLE_OF: Record<AggregateType, AggregateTable> = { user: "users", org: "organizations" };
+
+export interface Aggregate {
+  type: AggregateType;
+  id: string;
+  /** The organization the aggregate belongs to (an org owns itself). */
+  resourceOwner: string;
+}
+
+export interface NewEvent {
+  type: string;
+  /** Never a secret: payloads are readable by anyone with database access. */
+  payload?: Record<string, unknown>;
+}
+
+/** What a manipulation wrote: the source of every ObjectDetails. */
+export interface WriteDetails {
+  sequence: number;
+  eventDate: Date;
+  resourceOwner: string;
+}
+
+export class EventStore {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Numbers `events` after the aggregate's current sequence and inserts them. Must run inside the
+   * transaction that writes the state change, so state and events commit together.
+   */
+  async append(
+    tx: EntityManager,
+    aggregate: Aggregate,
+    creator: string,
+    events: NewEvent[],
+  ): Promise<WriteDetails> {
+    const last = await this.db.bumpSequence(tx, TABLE_OF[aggregate.type], aggregate.id, events.length);
+    if (last === undefined) throw new Error(`aggregate ${aggregate.type} ${aggregate.id} is missing`);
+    const eventDate = this.clock.now();
+    const first = last - events.length + 1;
+    await tx
+      .createQueryBuilder()
+      .insert()
+      .into(EventEntity)
+      .values(
+        events.map((event, index) => ({
+          aggregateType: aggregate.type,
+          aggregateId: aggregate.id,
+          sequence: first + index,
+          eventType: event.type,
+          payload: JSON.stringify(event.payload ?? {}),
+          creator,
+          resourceOwner: aggregate.resourceOwner,
+          createdAt: eventDate,
+        })),
+      )
+      .updateEntity(false)
+      .execute();
+    return { sequence: last, eventDate, resourceOwner: aggregate.resourceOwner };
+  }
+}

@@ -1,0 +1,56 @@
+// Key material: the master key (configured, or generated once into DATA_DIR/master.key) and the
+// purpose-bound subkeys derived from it with HKDF, so no key is ever used for two jobs.
+import fs from "node:fs";
+import path from "node:path";
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+
+export class KeyRing {
+  /** HMAC-SHA-256 key for registration codes. */
+  readonly codeKey: Buffer;
+  /** AES-256-GCM key for links waiting in the mail outbox. */
+  readonly outboxKey: Buffer;
+
+  constructor(masterKey: Buffer) {
+    this.codeKey = derive(masterKey, "passkey-link-api/code-hmac/v1");
+    this.outboxKey = derive(masterKey, "passkey-link-api/outbox-aes-gcm/v1");
+  }
+
+  /** Uses the configured key, else DATA_DIR/master.key, creating it (mode 0600) on first run. */
+  static load(configured: Buffer | undefined, dataDir: string): { keys: KeyRing; createdAt?: string } {
+    if (configured) return { keys: new KeyRing(configured) };
+    const file = path.join(dataDir, "master.key");
+    fs.mkdirSync(dataDir, { recursive: true });
+    try {
+      const key = Buffer.from(fs.readFileSync(file, "utf8").trim(), "base64");
+      if (key.length !== 32) throw new Error(`${file} does not hold a base64 32-byte key`);
+      return { keys: new KeyRing(key) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    const key = randomBytes(32);
+    try {
+      fs.writeFileSync(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
+    } catch (error) {
+      // Another process created it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return KeyRing.load(undefined, dataDir);
+      throw error;
+    }
+    return { keys: new KeyRing(key), createdAt: file };
+  }
+
+  /** Keyed hash of a registration code (hex). */
+  hashCode(code: string): string {
+    return createHmac("sha256", this.codeKey).update(code, "utf8").digest("hex");
+  }
+
+  /** Constant-time comparison of a candidate code with a stored hash. */
+  codeMatches(code: string, storedHash: string): boolean {
+    const candidate = Buffer.from(this.hashCode(code), "hex");
+    const stored = Buffer.from(storedHash, "hex");
+    return candidate.length === stored.length && timingSafeEqual(candidate, stored);
+  }
+}
+
+function derive(master: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", master, Buffer.alloc(0), info, 32));
+}

@@ -1,0 +1,80 @@
+// Memberships: granting roles in an organization or on the whole instance.
+import { z } from "zod";
+import type { Database } from "../db/database";
+import { INSTANCE_SCOPE, MembershipEntity } from "../entities/membership.entity";
+import { ApiError } from "../errors";
+import type { Clock } from "./clock";
+import type { EventStore, WriteDetails } from "./event-store";
+import type { OrganizationService } from "./organization.service";
+import type { PermissionService } from "./permissions";
+import { INSTANCE_ROLES, ORG_ROLES } from "./permissions";
+import type { RequestContext } from "./request-context";
+import { requireCaller } from "./request-context";
+import type { UserService } from "./user.service";
+import { userAggregate } from "./user.service";
+import { parseInput } from "./validation";
+
+const rolesInput = (allowed: readonly string[]) =>
+  z.object({
+    roles: z
+      .array(z.string().trim())
+      .min(1, "at least one role is required")
+      .transform((roles) => [...new Set(roles)])
+      .pipe(z.array(z.enum(allowed as [string, ...string[]], { message: `roles must be among ${allowed.join(", ")}` }))),
+  });
+
+export class MemberService {
+  constructor(
+    private readonly db: Database,
+    private readonly events: EventStore,
+    private readonly permissions: PermissionService,
+    private readonly organizations: OrganizationService,
+    private readonly users: UserService,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Grants roles to a user in an organization (ORG_* roles, needs `org.member.write` there) or,
+   * with no organization, on the instance (IAM_* roles, needs `iam.member.write`). A user who
+   * already holds roles at that level gets ALREADY_EXISTS.
+   */
+  async add(
+    ctx: RequestContext,
+    input: { organizationId?: string | null; userId: string; roles: string[] },
+  ): Promise<WriteDetails> {
+    const caller = requireCaller(ctx);
+    const organizationId = input.organizationId ?? null;
+    return this.db.transaction(async (tx) => {
+      if (organizationId !== null) await this.organizations.requireExists(tx, organizationId);
+      const user = await this.users.findExisting(tx, input.userId, true);
+      await this.permissions.require(
+        tx,
+        caller.userId,
+        organizationId === null ? "iam.member.write" : "org.member.write",
+        organizationId,
+      );
+      const { roles } = parseInput(
+        rolesInput(organizationId === null ? INSTANCE_ROLES : ORG_ROLES),
+        input,
+        "MEMBER-input",
+      );
+      const scopeId = organizationId ?? INSTANCE_SCOPE;
+      const existing = await tx
+        .createQueryBuilder(MembershipEntity, "m")
+        .where("m.userId = :userId AND m.scopeId = :scopeId", { userId: user.id, scopeId })
+        .getCount();
+      if (existing > 0) throw ApiError.alreadyExists("MEMBER-exists", "the user is already a member");
+      const createdAt = this.clock.now();
+      await tx
+        .createQueryBuilder()
+        .insert()
+        .into(MembershipEntity)
+        .values(roles.map((role) => ({ userId: user.id, scopeId, role, createdAt })))
+        .updateEntity(false)
+        .execute();
+      return this.events.append(tx, userAggregate(user), caller.userId, [
+        { type: "user.member.added", payload: { organizationId, roles } },
+      ]);
+    });
+  }
+}

@@ -1,0 +1,65 @@
+// Organizations: creation and lookup.
+import type { EntityManager } from "typeorm";
+import { z } from "zod";
+import type { Database } from "../db/database";
+import { OrganizationEntity } from "../entities/organization.entity";
+import { ApiError } from "../errors";
+import type { Clock, IdGenerator } from "./clock";
+import type { EventStore, WriteDetails } from "./event-store";
+import type { PermissionService } from "./permissions";
+import type { RequestContext } from "./request-context";
+import { requireCaller } from "./request-context";
+import { parseInput, trimmed } from "./validation";
+
+const addOrganizationInput = z.object({ name: trimmed(200) });
+
+export class OrganizationService {
+  constructor(
+    private readonly db: Database,
+    private readonly events: EventStore,
+    private readonly permissions: PermissionService,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+  ) {}
+
+  /** Creates an organization; instance owners only (`org.write` at instance level). */
+  async add(ctx: RequestContext, input: { name: string }): Promise<{ details: WriteDetails; organizationId: string }> {
+    const caller = requireCaller(ctx);
+    return this.db.transaction(async (tx) => {
+      await this.permissions.require(tx, caller.userId, "org.write", null);
+      const { name } = parseInput(addOrganizationInput, input, "ORG-input");
+      const organizationId = await this.insert(tx, name);
+      const details = await this.events.append(
+        tx,
+        { type: "org", id: organizationId, resourceOwner: organizationId },
+        caller.userId,
+        [{ type: "org.added", payload: { name } }],
+      );
+      return { details, organizationId };
+    });
+  }
+
+  /** Inserts the row only; the caller appends the creation event in the same transaction. */
+  async insert(tx: EntityManager, name: string): Promise<string> {
+    const id = this.ids.next();
+    const now = this.clock.now();
+    await tx
+      .createQueryBuilder()
+      .insert()
+      .into(OrganizationEntity)
+      .values({ id, name, sequence: 0, createdAt: now, updatedAt: now })
+      .updateEntity(false)
+      .execute();
+    return id;
+  }
+
+  /** Throws NOT_FOUND unless the organization exists. */
+  async requireExists(db: EntityManager, id: string): Promise<void> {
+    const found = await db
+      .createQueryBuilder(OrganizationEntity, "o")
+      .select("o.id", "id")
+      .where("o.id = :id", { id })
+      .getRawOne<{ id: string }>();
+    if (!found) throw ApiError.notFound("ORG-not-found", "organization not found");
+  }
+}

@@ -1,0 +1,19 @@
+// Who is calling and in which organization context: built once per request from its headers.
+import { ApiError } from "../errors";
+
+export interface Caller {
+  userId: string;
+  organizationId: string;
+  tokenId: string;
+}
+
+export interface RequestContext {
+  caller: Caller | null;
+  /** The organization context: the x-zitadel-orgid header, else the caller's organization. */
+  orgId: string | null;
+}
+
+export function requireCaller(ctx: RequestContext): Caller {
+  if (!ctx.caller) throw ApiError.unauthenticated("AUTH-required", "authentication required");
+  return ctx.caller;
+}
