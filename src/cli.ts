@@ -43,7 +43,11 @@ export async function run(argv: string[]): Promise<number> {
       console.error("bootstrap needs --org-name NAME");
       return 1;
     }
-    const services = createServices(config, db, KeyRing.load(config.masterKey, config.dataDir).keys);
+    const services = createServices(
+      config,
+      db,
+      KeyRing.load(config.masterKey, config.dataDir).keys,
+    );
     const result = await services.bootstrap.bootstrap(orgName);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -73,7 +77,11 @@ if (require.main === module) {
   run(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      console.error(error instanceof ConfigError ? error.message : `error: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(
+        error instanceof ConfigError
+          ? error.message
+          : `error: ${error instanceof Error ? error.message : String(error)}`,
+      );
       process.exit(1);
     },
   );

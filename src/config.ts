@@ -86,8 +86,7 @@ const envSchema = z.object({
 });
 
 export type DatabaseConfig =
-  | { kind: "sqlite"; path: string }
-  | { kind: "mysql"; url: string; poolSize: number };
+  { kind: "sqlite"; path: string } | { kind: "mysql"; url: string; poolSize: number };
 
 export interface Config {
   env: "development" | "production" | "test";

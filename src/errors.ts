@@ -101,7 +101,11 @@ export type ErrorLogger = (error: unknown, message: string) => void;
 export function createFormatError(logUnexpected: ErrorLogger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
-    const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    const base = {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+    };
     if (original instanceof ApiError) {
       return {
         ...base,
@@ -120,7 +124,11 @@ export function createFormatError(logUnexpected: ErrorLogger) {
         ),
       };
     }
-    if (typeof apolloCode === "string" && apolloCode in GRPC_CODES && formatted.extensions?.details) {
+    if (
+      typeof apolloCode === "string" &&
+      apolloCode in GRPC_CODES &&
+      formatted.extensions?.details
+    ) {
       return { ...base, extensions: formatted.extensions };
     }
     logUnexpected(original, "unexpected error in GraphQL operation");

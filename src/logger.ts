@@ -17,10 +17,14 @@ export const REDACTED_PATHS = [
   "*.smtpUrl",
 ];
 
-export function loggerOptions(config: Config): FastifyServerOptions["logger"] {
+export function loggerOptions(
+  config: Config,
+  stream?: NodeJS.WritableStream,
+): FastifyServerOptions["logger"] {
   if (config.logLevel === "silent") return false;
   return {
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    ...(stream ? { stream } : {}),
   };
 }

@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import type { Config } from "./config";
-import { createDataSource } from "./db/data-source";
+import { createDataSource, detectMysqlFlavor } from "./db/data-source";
 import { Database } from "./db/database";
 import { ApiError, createFormatError, toGraphQLError } from "./errors";
 import { loggerOptions } from "./logger";
@@ -34,10 +34,17 @@ export interface AppOptions {
   ids?: IdGenerator;
   /** Create the instance owner on an empty database (default true). */
   bootstrapOnStart?: boolean;
+  /** Where log lines go (default stdout). */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Every service, wired once; resolvers and the CLI take what they need from here. */
-export function createServices(config: Config, db: Database, keys: KeyRing, options: AppOptions = {}) {
+export function createServices(
+  config: Config,
+  db: Database,
+  keys: KeyRing,
+  options: AppOptions = {},
+) {
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidV7;
   const events = new EventStore(db, clock);
@@ -47,7 +54,20 @@ export function createServices(config: Config, db: Database, keys: KeyRing, opti
   const members = new MemberService(db, events, permissions, organizations, users, clock);
   const tokens = new TokenService(db, events, users, clock, ids);
   const bootstrap = new BootstrapService(db, events, organizations, users, tokens, clock, ids);
-  return { config, db, keys, clock, ids, events, permissions, organizations, users, members, tokens, bootstrap };
+  return {
+    config,
+    db,
+    keys,
+    clock,
+    ids,
+    events,
+    permissions,
+    organizations,
+    users,
+    members,
+    tokens,
+    bootstrap,
+  };
 }
 export type Services = ReturnType<typeof createServices>;
 
@@ -57,7 +77,12 @@ export function buildGraphQLSchema(services?: Services): Promise<GraphQLSchema> 
     ? new Map<unknown, unknown>([
         [
           IdentityResolver,
-          new IdentityResolver(services.organizations, services.users, services.members, services.tokens),
+          new IdentityResolver(
+            services.organizations,
+            services.users,
+            services.members,
+            services.tokens,
+          ),
         ],
       ])
     : new Map<unknown, unknown>();
@@ -70,7 +95,9 @@ export function buildGraphQLSchema(services?: Services): Promise<GraphQLSchema> 
 
 /** Opens the database and brings its schema up to date with the committed migrations. */
 export async function openDatabase(config: Config): Promise<Database> {
-  const dataSource = createDataSource(config.database);
+  const flavor =
+    config.database.kind === "mysql" ? await detectMysqlFlavor(config.database.url) : undefined;
+  const dataSource = createDataSource(config.database, flavor);
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: "each" });
   return new Database(dataSource);
@@ -87,13 +114,14 @@ export interface App {
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const http = Fastify({
-    logger: loggerOptions(config),
+    logger: loggerOptions(config, options.logStream),
     bodyLimit: config.http.bodyLimit,
     trustProxy: false,
     return503OnClosing: true,
   });
   const { keys, createdAt: keyFile } = KeyRing.load(config.masterKey, config.dataDir);
-  if (keyFile) http.log.warn({ file: keyFile }, "MASTER_KEY is not set: generated a master key; back it up");
+  if (keyFile)
+    http.log.warn({ file: keyFile }, "MASTER_KEY is not set: generated a master key; back it up");
   const db = await openDatabase(config);
   const services = createServices(config, db, keys, options);
   if (options.bootstrapOnStart ?? true) await bootstrapOnFirstRun(services, http);
@@ -104,7 +132,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     parseOptions: { maxTokens: config.http.maxTokens },
-    validationRules: [maxDepthRule({ n: config.http.maxDepth })],
+    validationRules: [
+      maxDepthRule({
+        n: config.http.maxDepth,
+        propagateOnRejection: false,
+        onReject: [(context, error) => context?.reportError(error)],
+      }),
+    ],
     plugins: [
       fastifyApolloDrainPlugin(http),
       config.env === "development"
@@ -114,7 +148,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   await apollo.start();
 
-  http.get("/healthz", async () => ({ status: "ok" }));
+  http.get("/healthz", () => Promise.resolve({ status: "ok" }));
   http.get("/readyz", async (_request, reply) => {
     const ready = await db.ping();
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "database unavailable" });
@@ -125,6 +159,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   let stopping: Promise<void> | undefined;
+  // Responses finished during shutdown close their connection, so keep-alive clients let go.
+  http.addHook("onSend", async (_request, reply) => {
+    if (stopping) void reply.header("connection", "close");
+  });
   return {
     http,
     services,
@@ -133,7 +171,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     stop() {
       stopping ??= (async () => {
-        const force = setTimeout(() => http.server.closeAllConnections(), config.http.shutdownTimeoutMs);
+        const force = setTimeout(
+          () => http.server.closeAllConnections(),
+          config.http.shutdownTimeoutMs,
+        );
         try {
           await http.close();
         } finally {
@@ -147,18 +188,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 }
 
 /** Authenticates the bearer token and resolves the organization context of one request. */
-async function requestContext(services: Services, request: FastifyRequest): Promise<RequestContext> {
+async function requestContext(
+  services: Services,
+  request: FastifyRequest,
+): Promise<RequestContext> {
   const token = bearerToken(request.headers.authorization);
   if (token === null) return { caller: null, orgId: null };
   try {
     const caller = await services.tokens.authenticate(token);
     const header = request.headers["x-zitadel-orgid"];
     const orgId = typeof header === "string" && header.trim() !== "" ? header.trim() : null;
-    if (orgId !== null) await services.db.read((db) => services.organizations.requireExists(db, orgId));
+    if (orgId !== null)
+      await services.db.read((db) => services.organizations.requireExists(db, orgId));
     return { caller, orgId: orgId ?? caller.organizationId };
   } catch (error) {
     if (error instanceof ApiError) {
-      throw toGraphQLError(error, error.code === "UNAUTHENTICATED" ? 401 : error.code === "NOT_FOUND" ? 404 : 400);
+      throw toGraphQLError(
+        error,
+        error.code === "UNAUTHENTICATED" ? 401 : error.code === "NOT_FOUND" ? 404 : 400,
+      );
     }
     throw error;
   }
@@ -169,7 +217,13 @@ function bearerToken(header: string | undefined): string | null {
   if (header === undefined || header.trim() === "") return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match?.[1]) {
-    throw toGraphQLError(ApiError.unauthenticated("AUTH-header-malformed", "authorization header must be: Bearer <token>"), 401);
+    throw toGraphQLError(
+      ApiError.unauthenticated(
+        "AUTH-header-malformed",
+        "authorization header must be: Bearer <token>",
+      ),
+      401,
+    );
   }
   return match[1];
 }

@@ -1,12 +1,33 @@
 // Builds the TypeORM DataSource for the configured engine: MySQL/MariaDB (mysql2) or SQLite.
 import fs from "node:fs";
 import path from "node:path";
+import mysql from "mysql2/promise";
 import { DataSource } from "typeorm";
 import type { DatabaseConfig } from "../config";
 import { ENTITIES } from "../entities";
 import { MIGRATIONS } from "../migrations";
 
-export function createDataSource(database: DatabaseConfig): DataSource {
+export type MysqlFlavor = "mysql" | "mariadb";
+
+/**
+ * MariaDB and MySQL describe columns differently (MariaDB reports a nullable column's default as
+ * the text 'NULL'); TypeORM reads the catalog right only when told which one it talks to.
+ */
+export async function detectMysqlFlavor(url: string): Promise<MysqlFlavor> {
+  const connection = await mysql.createConnection({ uri: toMysqlUrl(url), connectTimeout: 5000 });
+  try {
+    const [rows] = await connection.query("SELECT VERSION() AS version");
+    const version = (rows as { version: string }[])[0]?.version ?? "";
+    return /mariadb/i.test(version) ? "mariadb" : "mysql";
+  } finally {
+    await connection.end();
+  }
+}
+
+const toMysqlUrl = (url: string) => url.replace(/^mariadb:/, "mysql:");
+
+/** `flavor` defaults to the URL's scheme: mariadb://... or mysql://... */
+export function createDataSource(database: DatabaseConfig, flavor?: MysqlFlavor): DataSource {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -32,8 +53,8 @@ export function createDataSource(database: DatabaseConfig): DataSource {
   }
   return new DataSource({
     ...common,
-    type: "mysql",
-    url: database.url.replace(/^mariadb:/, "mysql:"),
+    type: flavor ?? (database.url.startsWith("mariadb:") ? "mariadb" : "mysql"),
+    url: toMysqlUrl(database.url),
     timezone: "Z",
     charset: "utf8mb4_unicode_ci",
     poolSize: database.poolSize,

@@ -16,7 +16,7 @@ export class Database {
   private sqliteQueue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly dataSource: DataSource) {
-    this.dialect = dataSource.options.type === "mysql" ? "mysql" : "sqlite";
+    this.dialect = dataSource.options.type === "better-sqlite3" ? "sqlite" : "mysql";
   }
 
   /** Runs `work` in one transaction: everything it writes commits together or not at all. */
@@ -46,16 +46,16 @@ export class Database {
     by: number,
   ): Promise<number | undefined> {
     if (this.dialect === "mysql") {
-      const result = (await tx.query(
+      const result = await tx.query<{ affectedRows: number; insertId: number | string }>(
         `UPDATE ${table} SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?`,
         [by, id],
-      )) as { affectedRows: number; insertId: number | string };
+      );
       return result.affectedRows === 1 ? Number(result.insertId) : undefined;
     }
-    const rows = (await tx.query(
+    const rows = await tx.query<{ sequence: number | string }[]>(
       `UPDATE ${table} SET sequence = sequence + ? WHERE id = ? RETURNING sequence`,
       [by, id],
-    )) as { sequence: number | string }[];
+    );
     return rows[0] === undefined ? undefined : Number(rows[0].sequence);
   }
 

@@ -6,7 +6,7 @@ export const INSTANCE_ROW_ID = 1;
 
 @Entity({ name: "instance" })
 export class InstanceEntity {
-  @PrimaryColumn({ name: "id", type: "int" })
+  @PrimaryColumn({ name: "id", type: "integer" })
   id!: number;
 
   @Column(idColumn("owner_user_id"))

@@ -31,7 +31,7 @@ export class Identity1763700000000 implements MigrationInterface {
           { name: "username", type: "varchar", length: "200" },
           { name: "username_key", type: "varchar", length: "200", isNullable: true },
           { name: "email", type: "varchar", length: "320", isNullable: true },
-          { name: "email_verified", type: "boolean", default: false },
+          { name: "email_verified", type: "boolean", default: 0 },
           { name: "given_name", type: "varchar", length: "200", isNullable: true },
           { name: "family_name", type: "varchar", length: "200", isNullable: true },
           { name: "display_name", type: "varchar", length: "200" },
@@ -81,7 +81,7 @@ export class Identity1763700000000 implements MigrationInterface {
       new Table({
         name: "instance",
         columns: [
-          { name: "id", type: "int", isPrimary: true },
+          { name: "id", type: "integer", isPrimary: true },
           id("owner_user_id"),
           id("default_organization_id"),
           timestamp("created_at"),
@@ -106,7 +106,14 @@ export class Identity1763700000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ["events", "instance", "personal_access_tokens", "memberships", "users", "organizations"]) {
+    for (const table of [
+      "events",
+      "instance",
+      "personal_access_tokens",
+      "memberships",
+      "users",
+      "organizations",
+    ]) {
       await queryRunner.dropTable(table);
     }
   }

@@ -8,11 +8,18 @@ export const id = (name: string, extra: Partial<TableColumnOptions> = {}): Table
   ...extra,
 });
 
-export const timestamp = (name: string, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
+export const timestamp = (
+  name: string,
+  extra: Partial<TableColumnOptions> = {},
+): TableColumnOptions => ({
   name,
   type: "datetime",
   precision: 3,
   ...extra,
 });
 
-export const sequence = (): TableColumnOptions => ({ name: "sequence", type: "bigint", default: 0 });
+export const sequence = (): TableColumnOptions => ({
+  name: "sequence",
+  type: "bigint",
+  default: 0,
+});

@@ -36,7 +36,9 @@ export class IdentityResolver {
     return User.from(await this.users.get(ctx, requireCaller(ctx).userId));
   }
 
-  @Query(() => User, { description: "A user: oneself, or with user.read in the user's organization." })
+  @Query(() => User, {
+    description: "A user: oneself, or with user.read in the user's organization.",
+  })
   async user(@Ctx() ctx: RequestContext, @Arg("id", () => ID) id: string): Promise<User> {
     return User.from(await this.users.get(ctx, id));
   }

@@ -39,7 +39,10 @@ export class BootstrapService {
   async bootstrap(orgName: string): Promise<BootstrapResult> {
     const name = orgName.trim();
     if (name.length === 0 || name.length > 200) {
-      throw ApiError.invalidArgument("BOOTSTRAP-org-name", "the organization name must have 1 to 200 characters");
+      throw ApiError.invalidArgument(
+        "BOOTSTRAP-org-name",
+        "the organization name must have 1 to 200 characters",
+      );
     }
     try {
       return await this.db.transaction(async (tx) => {
@@ -51,7 +54,12 @@ export class BootstrapService {
           .createQueryBuilder()
           .insert()
           .into(InstanceEntity)
-          .values({ id: INSTANCE_ROW_ID, ownerUserId: userId, defaultOrganizationId: organizationId, createdAt: now })
+          .values({
+            id: INSTANCE_ROW_ID,
+            ownerUserId: userId,
+            defaultOrganizationId: organizationId,
+            createdAt: now,
+          })
           .updateEntity(false)
           .execute();
         await this.users.insertUser(tx, userId, organizationId, {
@@ -72,14 +80,22 @@ export class BootstrapService {
           .updateEntity(false)
           .execute();
         const { token, tokenId } = await this.tokens.insert(tx, userId, null);
-        await this.events.append(tx, { type: "org", id: organizationId, resourceOwner: organizationId }, userId, [
-          { type: "org.added", payload: { name } },
-        ]);
-        await this.events.append(tx, { type: "user", id: userId, resourceOwner: organizationId }, userId, [
-          { type: "user.machine.added", payload: { username: "admin" } },
-          { type: "user.member.added", payload: { organizationId: null, roles: ["IAM_OWNER"] } },
-          { type: "user.personal.token.added", payload: { tokenId, expiration: null } },
-        ]);
+        await this.events.append(
+          tx,
+          { type: "org", id: organizationId, resourceOwner: organizationId },
+          userId,
+          [{ type: "org.added", payload: { name } }],
+        );
+        await this.events.append(
+          tx,
+          { type: "user", id: userId, resourceOwner: organizationId },
+          userId,
+          [
+            { type: "user.machine.added", payload: { username: "admin" } },
+            { type: "user.member.added", payload: { organizationId: null, roles: ["IAM_OWNER"] } },
+            { type: "user.personal.token.added", payload: { tokenId, expiration: null } },
+          ],
+        );
         return { organizationId, userId, token };
       });
     } catch (error) {
@@ -90,5 +106,8 @@ export class BootstrapService {
 }
 
 function alreadyOwned(): ApiError {
-  return ApiError.failedPrecondition("BOOTSTRAP-exists", "the instance already has an owner; bootstrap runs only once");
+  return ApiError.failedPrecondition(
+    "BOOTSTRAP-exists",
+    "the instance already has an owner; bootstrap runs only once",
+  );
 }

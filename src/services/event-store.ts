@@ -44,8 +44,14 @@ export class EventStore {
     creator: string,
     events: NewEvent[],
   ): Promise<WriteDetails> {
-    const last = await this.db.bumpSequence(tx, TABLE_OF[aggregate.type], aggregate.id, events.length);
-    if (last === undefined) throw new Error(`aggregate ${aggregate.type} ${aggregate.id} is missing`);
+    const last = await this.db.bumpSequence(
+      tx,
+      TABLE_OF[aggregate.type],
+      aggregate.id,
+      events.length,
+    );
+    if (last === undefined)
+      throw new Error(`aggregate ${aggregate.type} ${aggregate.id} is missing`);
     const eventDate = this.clock.now();
     const first = last - events.length + 1;
     await tx

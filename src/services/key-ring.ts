@@ -16,7 +16,10 @@ export class KeyRing {
   }
 
   /** Uses the configured key, else DATA_DIR/master.key, creating it (mode 0600) on first run. */
-  static load(configured: Buffer | undefined, dataDir: string): { keys: KeyRing; createdAt?: string } {
+  static load(
+    configured: Buffer | undefined,
+    dataDir: string,
+  ): { keys: KeyRing; createdAt?: string } {
     if (configured) return { keys: new KeyRing(configured) };
     const file = path.join(dataDir, "master.key");
     fs.mkdirSync(dataDir, { recursive: true });
@@ -32,7 +35,8 @@ export class KeyRing {
       fs.writeFileSync(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
     } catch (error) {
       // Another process created it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") return KeyRing.load(undefined, dataDir);
+      if ((error as NodeJS.ErrnoException).code === "EEXIST")
+        return KeyRing.load(undefined, dataDir);
       throw error;
     }
     return { keys: new KeyRing(key), createdAt: file };

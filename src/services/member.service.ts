@@ -20,7 +20,13 @@ const rolesInput = (allowed: readonly string[]) =>
       .array(z.string().trim())
       .min(1, "at least one role is required")
       .transform((roles) => [...new Set(roles)])
-      .pipe(z.array(z.enum(allowed as [string, ...string[]], { message: `roles must be among ${allowed.join(", ")}` }))),
+      .pipe(
+        z.array(
+          z.enum(allowed as [string, ...string[]], {
+            message: `roles must be among ${allowed.join(", ")}`,
+          }),
+        ),
+      ),
   });
 
 export class MemberService {
@@ -63,7 +69,8 @@ export class MemberService {
         .createQueryBuilder(MembershipEntity, "m")
         .where("m.userId = :userId AND m.scopeId = :scopeId", { userId: user.id, scopeId })
         .getCount();
-      if (existing > 0) throw ApiError.alreadyExists("MEMBER-exists", "the user is already a member");
+      if (existing > 0)
+        throw ApiError.alreadyExists("MEMBER-exists", "the user is already a member");
       const createdAt = this.clock.now();
       await tx
         .createQueryBuilder()

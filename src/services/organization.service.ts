@@ -23,7 +23,10 @@ export class OrganizationService {
   ) {}
 
   /** Creates an organization; instance owners only (`org.write` at instance level). */
-  async add(ctx: RequestContext, input: { name: string }): Promise<{ details: WriteDetails; organizationId: string }> {
+  async add(
+    ctx: RequestContext,
+    input: { name: string },
+  ): Promise<{ details: WriteDetails; organizationId: string }> {
     const caller = requireCaller(ctx);
     return this.db.transaction(async (tx) => {
       await this.permissions.require(tx, caller.userId, "org.write", null);

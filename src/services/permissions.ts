@@ -39,9 +39,11 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
 };
 
 export function roleGrants(role: string, permission: Permission): boolean {
-  return (ROLE_PERMISSIONS as Record<string, readonly Permission[] | undefined>)[role]?.includes(
-    permission,
-  ) ?? false;
+  return (
+    (ROLE_PERMISSIONS as Record<string, readonly Permission[] | undefined>)[role]?.includes(
+      permission,
+    ) ?? false
+  );
 }
 
 export class PermissionService {

@@ -41,10 +41,16 @@ export class TokenService {
   ): Promise<{ details: WriteDetails; tokenId: string; token: string }> {
     const caller = requireCaller(ctx);
     return this.db.transaction(async (tx) => {
-      const user = await this.users.authorizeOnUser(tx, caller, input.userId, "user.credential.write", {
-        allowSelf: true,
-        lock: true,
-      });
+      const user = await this.users.authorizeOnUser(
+        tx,
+        caller,
+        input.userId,
+        "user.credential.write",
+        {
+          allowSelf: true,
+          lock: true,
+        },
+      );
       if (user.state !== "ACTIVE") {
         throw ApiError.failedPrecondition("PAT-user-state", "the user is not active");
       }
@@ -53,7 +59,10 @@ export class TokenService {
           expirationDate: z
             .date()
             .nullish()
-            .refine((date) => !date || date.getTime() > this.clock.now().getTime(), "must be in the future"),
+            .refine(
+              (date) => !date || date.getTime() > this.clock.now().getTime(),
+              "must be in the future",
+            ),
         }),
         input,
         "PAT-input",
@@ -70,14 +79,24 @@ export class TokenService {
   }
 
   /** Inserts a new token row and returns the only copy of the token. */
-  async insert(tx: EntityManager, userId: string, expiresAt: Date | null): Promise<{ tokenId: string; token: string }> {
+  async insert(
+    tx: EntityManager,
+    userId: string,
+    expiresAt: Date | null,
+  ): Promise<{ tokenId: string; token: string }> {
     const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
     const tokenId = this.ids.next();
     await tx
       .createQueryBuilder()
       .insert()
       .into(PersonalAccessTokenEntity)
-      .values({ id: tokenId, userId, tokenHash: hashToken(token), expiresAt, createdAt: this.clock.now() })
+      .values({
+        id: tokenId,
+        userId,
+        tokenHash: hashToken(token),
+        expiresAt,
+        createdAt: this.clock.now(),
+      })
       .updateEntity(false)
       .execute();
     return { tokenId, token };
@@ -89,15 +108,31 @@ export class TokenService {
       db
         .createQueryBuilder(PersonalAccessTokenEntity, "t")
         .innerJoin(UserEntity, "u", "u.id = t.userId")
-        .select(["t.id AS tokenId", "t.expiresAt AS expiresAt", "u.id AS userId", "u.organizationId AS organizationId", "u.state AS state"])
+        .select([
+          "t.id AS tokenId",
+          "t.expiresAt AS expiresAt",
+          "u.id AS userId",
+          "u.organizationId AS organizationId",
+          "u.state AS state",
+        ])
         .where("t.tokenHash = :hash", { hash: hashToken(token) })
-        .getRawOne<{ tokenId: string; expiresAt: Date | string | null; userId: string; organizationId: string; state: string }>(),
+        .getRawOne<{
+          tokenId: string;
+          expiresAt: Date | string | null;
+          userId: string;
+          organizationId: string;
+          state: string;
+        }>(),
     );
     if (!row) throw ApiError.unauthenticated("AUTH-token-invalid", "invalid token");
-    if (row.expiresAt !== null && parseDbDate(row.expiresAt).getTime() <= this.clock.now().getTime()) {
+    if (
+      row.expiresAt !== null &&
+      parseDbDate(row.expiresAt).getTime() <= this.clock.now().getTime()
+    ) {
       throw ApiError.unauthenticated("AUTH-token-expired", "token expired");
     }
-    if (row.state !== "ACTIVE") throw ApiError.unauthenticated("AUTH-user-inactive", "the token's user is not active");
+    if (row.state !== "ACTIVE")
+      throw ApiError.unauthenticated("AUTH-user-inactive", "the token's user is not active");
     return { userId: row.userId, organizationId: row.organizationId, tokenId: row.tokenId };
   }
 }

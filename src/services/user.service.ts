@@ -27,7 +27,10 @@ const humanInput = z.object({
   organizationId: z.string().nullish(),
   username,
   email,
-  emailVerified: z.boolean().nullish().transform((value) => value ?? false),
+  emailVerified: z
+    .boolean()
+    .nullish()
+    .transform((value) => value ?? false),
   givenName: trimmed(200),
   familyName: trimmed(200),
   displayName: optionalTrimmed(200),
@@ -45,7 +48,10 @@ export type AddMachineUserInput = z.input<typeof machineInput>;
 export type StateChange = "deactivate" | "reactivate" | "lock" | "unlock" | "remove";
 
 /** Which state each change needs and yields; `from` lists the states it applies to. */
-const TRANSITIONS: Record<StateChange, { from: UserStateValue[]; to: UserStateValue; event: string }> = {
+const TRANSITIONS: Record<
+  StateChange,
+  { from: UserStateValue[]; to: UserStateValue; event: string }
+> = {
   deactivate: { from: ["ACTIVE", "LOCKED"], to: "INACTIVE", event: "user.deactivated" },
   reactivate: { from: ["INACTIVE"], to: "ACTIVE", event: "user.reactivated" },
   lock: { from: ["ACTIVE"], to: "LOCKED", event: "user.locked" },
@@ -76,7 +82,8 @@ export class UserService {
   async findExisting(db: EntityManager, id: string, lock = false): Promise<UserEntity> {
     const query = db.createQueryBuilder(UserEntity, "u").where("u.id = :id", { id });
     const user = await (lock ? this.db.forUpdate(query) : query).getOne();
-    if (!user || user.state === "REMOVED") throw ApiError.notFound("USER-not-found", "user not found");
+    if (!user || user.state === "REMOVED")
+      throw ApiError.notFound("USER-not-found", "user not found");
     return user;
   }
 
@@ -101,7 +108,9 @@ export class UserService {
 
   async get(ctx: RequestContext, id: string): Promise<UserEntity> {
     const caller = requireCaller(ctx);
-    return this.db.read((db) => this.authorizeOnUser(db, caller, id, "user.read", { allowSelf: true }));
+    return this.db.read((db) =>
+      this.authorizeOnUser(db, caller, id, "user.read", { allowSelf: true }),
+    );
   }
 
   async addHuman(ctx: RequestContext, input: AddHumanUserInput) {
@@ -135,7 +144,11 @@ export class UserService {
   }
 
   /** Applies a state change; nobody can deactivate, lock or remove themselves. */
-  async changeState(ctx: RequestContext, userId: string, change: StateChange): Promise<WriteDetails> {
+  async changeState(
+    ctx: RequestContext,
+    userId: string,
+    change: StateChange,
+  ): Promise<WriteDetails> {
     const caller = requireCaller(ctx);
     const transition = TRANSITIONS[change];
     return this.db.transaction(async (tx) => {
@@ -163,18 +176,33 @@ export class UserService {
         .where("id = :id", { id: user.id })
         .execute();
       if (change === "remove") await this.endBelongings(tx, user.id);
-      return this.events.append(tx, userAggregate(user), caller.userId, [{ type: transition.event }]);
+      return this.events.append(tx, userAggregate(user), caller.userId, [
+        { type: transition.event },
+      ]);
     });
   }
 
   private async endBelongings(tx: EntityManager, userId: string): Promise<void> {
-    await tx.createQueryBuilder().delete().from(PersonalAccessTokenEntity).where("userId = :userId", { userId }).execute();
-    await tx.createQueryBuilder().delete().from(MembershipEntity).where("userId = :userId", { userId }).execute();
+    await tx
+      .createQueryBuilder()
+      .delete()
+      .from(PersonalAccessTokenEntity)
+      .where("userId = :userId", { userId })
+      .execute();
+    await tx
+      .createQueryBuilder()
+      .delete()
+      .from(MembershipEntity)
+      .where("userId = :userId", { userId })
+      .execute();
     for (const hook of this.removalHooks) await hook(tx, userId);
   }
 
   /** Resolves the organization (input, else the request's context), then checks `user.write` there. */
-  private async authorizeCreation(ctx: RequestContext, requested: string | null | undefined): Promise<string> {
+  private async authorizeCreation(
+    ctx: RequestContext,
+    requested: string | null | undefined,
+  ): Promise<string> {
     const caller = requireCaller(ctx);
     const organizationId = requested ?? ctx.orgId ?? caller.organizationId;
     await this.db.read(async (db) => {
@@ -250,11 +278,21 @@ export class UserService {
         .createQueryBuilder()
         .insert()
         .into(UserEntity)
-        .values({ ...fields, id, organizationId, usernameKey, state: "ACTIVE", sequence: 0, createdAt: now, updatedAt: now })
+        .values({
+          ...fields,
+          id,
+          organizationId,
+          usernameKey,
+          state: "ACTIVE",
+          sequence: 0,
+          createdAt: now,
+          updatedAt: now,
+        })
         .updateEntity(false)
         .execute();
     } catch (error) {
-      if (isUniqueViolation(error)) throw ApiError.alreadyExists("USER-username-taken", "username is already taken");
+      if (isUniqueViolation(error))
+        throw ApiError.alreadyExists("USER-username-taken", "username is already taken");
       throw error;
     }
   }

@@ -2,7 +2,11 @@
 import { z } from "zod";
 import { ApiError } from "../errors";
 
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, errorId: string): z.output<S> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  errorId: string,
+): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const violations = result.error.issues.map((issue) => ({
@@ -10,7 +14,9 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, error
     description: issue.message,
   }));
   const first = violations[0];
-  const message = first ? `${first.field ? `${first.field}: ` : ""}${first.description}` : "invalid input";
+  const message = first
+    ? `${first.field ? `${first.field}: ` : ""}${first.description}`
+    : "invalid input";
   throw ApiError.invalidArgument(errorId, message, { violations });
 }
 

@@ -4,8 +4,13 @@ import { Field, ID, ObjectType } from "type-graphql";
 import type { WriteDetails } from "../../services/event-store";
 
 function parseDateTime(value: unknown): Date {
-  if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
-    throw new TypeError("DateTime must be an ISO-8601 string with a time zone, e.g. 2025-03-25T10:28:44.961Z");
+  if (
+    typeof value !== "string" ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
+  ) {
+    throw new TypeError(
+      "DateTime must be an ISO-8601 string with a time zone, e.g. 2025-03-25T10:28:44.961Z",
+    );
   }
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new TypeError("DateTime is not a valid date");
@@ -29,7 +34,8 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
 @ObjectType()
 export class ObjectDetails {
   @Field(() => String, {
-    description: "Sequence of the last event written on the object's aggregate (uint64 as a decimal string).",
+    description:
+      "Sequence of the last event written on the object's aggregate (uint64 as a decimal string).",
   })
   sequence!: string;
 
@@ -39,7 +45,10 @@ export class ObjectDetails {
   })
   creationDate!: Date | null;
 
-  @Field(() => DateTimeScalar, { nullable: true, description: "Timestamp of the event(s) this manipulation wrote." })
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: "Timestamp of the event(s) this manipulation wrote.",
+  })
   changeDate!: Date | null;
 
   @Field(() => ID, { description: "The organization the object belongs to." })

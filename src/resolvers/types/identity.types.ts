@@ -88,7 +88,10 @@ export class AddUserPayload {
 @InputType()
 export class AddPersonalAccessTokenInput {
   @Field(() => ID) userId!: string;
-  @Field(() => DateTimeScalar, { nullable: true, description: "Omitted: the token does not expire." })
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: "Omitted: the token does not expire.",
+  })
   expirationDate?: Date | null;
 }
 @ObjectType()

@@ -1,0 +1,54 @@
+// Configuration: defaults, and one clear line per bad value with exit code 1.
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { loadConfig } from "../src/config";
+
+it("has working defaults for a first run", () => {
+  const config = loadConfig({});
+  expect(config.port).toBe(4000);
+  expect(config.database).toEqual({ kind: "sqlite", path: "data/passkey-links.sqlite" });
+  expect(config.externalUrl.href).toBe("http://localhost:4000/");
+  expect(config.smtpUrl).toBeUndefined();
+  expect(config.code).toEqual({ length: 12, lifetimeSeconds: 3600, maxFailedChecks: 3 });
+  expect(config.linkUrlTemplate).toBe(
+    "http://localhost:4000/ui/login/login/passwordless/init?userID={{.UserID}}&orgID={{.OrgID}}&codeID={{.CodeID}}&code={{.Code}}",
+  );
+});
+
+it("reads a MySQL URL and the allowed link origins", () => {
+  const config = loadConfig({
+    DATABASE_URL: "mysql://app:secret@db.internal:3306/passkeys",
+    EXTERNAL_URL: "https://id.example.com",
+    LINK_ALLOWED_ORIGINS: "https://app.example.com, https://login.example.org",
+  });
+  expect(config.database).toMatchObject({
+    kind: "mysql",
+    url: "mysql://app:secret@db.internal:3306/passkeys",
+  });
+  expect(config.linkAllowedOrigins).toEqual([
+    "https://id.example.com",
+    "https://app.example.com",
+    "https://login.example.org",
+  ]);
+});
+
+it("stops the server with one line per problem and exit code 1", () => {
+  const result = spawnSync(process.execPath, [path.resolve(__dirname, "../dist/src/main.js")], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: "eighty",
+      DATABASE_URL: "postgres://localhost/x",
+      EXTERNAL_URL: "http://id.example.com",
+      MASTER_KEY: "dG9vIHNob3J0",
+      SMTP_URL: "http://mail",
+    },
+    encoding: "utf8",
+  });
+  expect(result.status).toBe(1);
+  const lines = result.stderr.trim().split("\n");
+  expect(lines[0]).toBe("invalid configuration:");
+  for (const name of ["PORT", "DATABASE_URL", "EXTERNAL_URL", "MASTER_KEY", "SMTP_URL"]) {
+    expect(lines.filter((line) => line.startsWith(`  - ${name}:`))).toHaveLength(1);
+  }
+  expect(result.stderr).not.toContain("dG9vIHNob3J0");
+});

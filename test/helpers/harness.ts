@@ -1,0 +1,180 @@
+// Test harness: the real app on an ephemeral port with a fresh database (MariaDB or a SQLite file,
+// per jest project), and a small GraphQL client speaking real HTTP.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { randomBytes } from "node:crypto";
+import mysql from "mysql2/promise";
+import type { Config } from "../../src/config";
+import { loadConfig } from "../../src/config";
+import type { App, AppOptions } from "../../src/server";
+import { createApp } from "../../src/server";
+import type { Clock } from "../../src/services/clock";
+
+export const TEST_DB = (process.env.TEST_DB ?? "sqlite") as "sqlite" | "mariadb";
+const MARIADB_ROOT = process.env.TEST_MARIADB_URL ?? "mysql://root@127.0.0.1:3306";
+
+/** A fresh, empty database: a new MariaDB schema or a new SQLite file. Dropped by `drop()`. */
+export interface TestDatabase {
+  url: string;
+  dataDir: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "plk-test-"));
+  if (TEST_DB === "sqlite") {
+    return {
+      url: `sqlite:${path.join(dataDir, "test.sqlite")}`,
+      dataDir,
+      drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const name = `plk_test_${randomBytes(6).toString("hex")}`;
+  const admin = await mysql.createConnection(MARIADB_ROOT);
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.end();
+  return {
+    url: `${MARIADB_ROOT}/${name}`,
+    dataDir,
+    drop: async () => {
+      const conn = await mysql.createConnection(MARIADB_ROOT);
+      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await conn.end();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A clock tests can move forward. */
+export class TestClock implements Clock {
+  private offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+export interface GqlOptions {
+  token?: string | null;
+  orgId?: string;
+  headers?: Record<string, string>;
+}
+
+export interface GqlResponse<T = any> {
+  status: number;
+  data: T;
+  errors?: {
+    message: string;
+    path?: string[];
+    extensions: { code: string; grpcCode: number; details: any[] };
+  }[];
+  body: any;
+}
+
+export interface TestApp {
+  url: string;
+  app: App;
+  config: Config;
+  database: TestDatabase;
+  clock: TestClock;
+  adminToken: string;
+  /** Every log line the server wrote, as text. */
+  logs: string[];
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: GqlOptions,
+  ): Promise<GqlResponse<T>>;
+  /** Like gql, but fails the test on any error and returns `data`. */
+  ok<T = any>(query: string, variables?: Record<string, unknown>, options?: GqlOptions): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: AppOptions & { database?: TestDatabase } = {},
+): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase());
+  const config = loadConfig({
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "info",
+    DATA_DIR: database.dataDir,
+    DATABASE_URL: database.url,
+    ...env,
+  });
+  const clock = (options.clock as TestClock | undefined) ?? new TestClock();
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  const app = await createApp(config, { ...options, clock, logStream });
+  const url = await app.listen();
+  const adminToken = fs.existsSync(path.join(database.dataDir, "admin.pat"))
+    ? fs.readFileSync(path.join(database.dataDir, "admin.pat"), "utf8").trim()
+    : "";
+
+  const gql = async (
+    query: string,
+    variables: Record<string, unknown> = {},
+    opts: GqlOptions = {},
+  ) => {
+    const token = opts.token === undefined ? adminToken : opts.token;
+    const response = await fetch(`${url}/graphql`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(opts.orgId ? { "x-zitadel-orgid": opts.orgId } : {}),
+        ...opts.headers,
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as any;
+    return { status: response.status, data: body.data, errors: body.errors, body };
+  };
+  const ok = async (query: string, variables?: Record<string, unknown>, opts?: GqlOptions) => {
+    const result = await gql(query, variables, opts);
+    if (result.errors) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+    return result.data;
+  };
+  let closed = false;
+  return {
+    url,
+    app,
+    config,
+    database,
+    clock,
+    adminToken,
+    logs,
+    gql,
+    ok,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.stop();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+/** The error of a failed single-field operation, asserting there is exactly one. */
+export function onlyError(result: GqlResponse) {
+  expect(result.errors).toHaveLength(1);
+  return result.errors![0]!;
+}
+
+export function expectError(result: GqlResponse, code: string, id?: string) {
+  const error = onlyError(result);
+  expect(error.extensions.code).toBe(code);
+  if (id) expect(error.extensions.details[0].id).toBe(id);
+  return error;
+}

@@ -1,0 +1,83 @@
+// HTTP surface: /healthz, /readyz (503 once the database is gone), graceful shutdown.
+import { addHuman, addOrg } from "./helpers/fixtures";
+import type { TestApp } from "./helpers/harness";
+import { TEST_DB, createTestDatabase, startTestApp } from "./helpers/harness";
+import { startTcpProxy } from "./helpers/tcp-proxy";
+
+it("answers /healthz and /readyz while the database is up", async () => {
+  const t = await startTestApp();
+  try {
+    const health = await fetch(`${t.url}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${t.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready" });
+  } finally {
+    await t.close();
+  }
+});
+
+it("turns /readyz to 503 when the database goes away, while /healthz stays 200", async () => {
+  const database = await createTestDatabase();
+  let t: TestApp | undefined;
+  const proxy = TEST_DB === "mariadb" ? await startTcpProxy("127.0.0.1", 3306) : undefined;
+  try {
+    const url = proxy ? database.url.replace(":3306/", `:${proxy.port}/`) : database.url;
+    t = await startTestApp({ DATABASE_URL: url }, { database });
+    expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
+    if (proxy) {
+      await proxy.cut();
+    } else {
+      await t.app.services.db.dataSource.destroy();
+    }
+    const ready = await fetch(`${t.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: "database unavailable" });
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+  } finally {
+    await proxy?.close();
+    await t?.close().catch(() => undefined);
+    await database.drop();
+  }
+});
+
+it("finishes in-flight requests on shutdown and then refuses new ones", async () => {
+  const t = await startTestApp();
+  const org = await addOrg(t);
+  const victim = await addHuman(t, org);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  // Hold the user's row (MariaDB) or the SQLite writer queue, so the mutation below is
+  // provably still running when shutdown begins.
+  const holder = t.app.services.db.transaction(async (tx) => {
+    await tx.query(
+      `SELECT id FROM users WHERE id = ?${TEST_DB === "mariadb" ? " FOR UPDATE" : ""}`,
+      [victim],
+    );
+    await released;
+  });
+  const requestsBefore = t.logs.filter((line) => line.includes("incoming request")).length;
+  const inFlight = t.gql(
+    `mutation($input: UserIdInput!) { lockUser(input: $input) { details { sequence } } }`,
+    {
+      input: { userId: victim },
+    },
+  );
+  while (t.logs.filter((line) => line.includes("incoming request")).length === requestsBefore) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const stopped = t.app.stop();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  release();
+  await holder;
+  const result = await inFlight;
+  expect(result.status).toBe(200);
+  expect(result.data.lockUser.details.sequence).toBe("2");
+  await stopped;
+  const after = await fetch(`${t.url}/healthz`).then(
+    (response) => response.status,
+    () => "refused",
+  );
+  expect([503, "refused"]).toContain(after);
+  await t.close();
+});
