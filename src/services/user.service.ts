@@ -45,6 +45,19 @@ const machineInput = z.object({
 });
 export type AddMachineUserInput = z.input<typeof machineInput>;
 
+/** What a caller chooses about a new user; IDs, state and timestamps are the service's. */
+export type NewUserFields = Pick<
+  UserEntity,
+  | "type"
+  | "username"
+  | "email"
+  | "emailVerified"
+  | "givenName"
+  | "familyName"
+  | "displayName"
+  | "preferredLanguage"
+>;
+
 export type StateChange = "deactivate" | "reactivate" | "lock" | "unlock" | "remove";
 
 /** Which state each change needs and yields; `from` lists the states it applies to. */
@@ -215,17 +228,7 @@ export class UserService {
   private async create(
     ctx: RequestContext,
     organizationId: string,
-    fields: Pick<
-      UserEntity,
-      | "type"
-      | "username"
-      | "email"
-      | "emailVerified"
-      | "givenName"
-      | "familyName"
-      | "displayName"
-      | "preferredLanguage"
-    >,
+    fields: NewUserFields,
   ): Promise<{ details: WriteDetails; userId: string }> {
     const caller = requireCaller(ctx);
     const userId = this.ids.next();
@@ -250,17 +253,7 @@ export class UserService {
     tx: EntityManager,
     id: string,
     organizationId: string,
-    fields: Pick<
-      UserEntity,
-      | "type"
-      | "username"
-      | "email"
-      | "emailVerified"
-      | "givenName"
-      | "familyName"
-      | "displayName"
-      | "preferredLanguage"
-    >,
+    fields: NewUserFields,
   ): Promise<void> {
     const usernameKey = fields.username.toLowerCase();
     const taken = await tx
