@@ -1,5 +1,7 @@
 // Environment -> one validated, typed Config. Every problem is reported at once, then start-up stops.
 import { z } from "zod";
+import { ApiError } from "./errors";
+import { LinkTemplate } from "./services/link-template";
 import { isLoopbackHost } from "./services/url-rules";
 
 const DEFAULT_LINK_PATH =
@@ -65,7 +67,7 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: int(1, 500).default(10),
   EXTERNAL_URL: httpUrl.default(new URL("http://localhost:4000")),
   LINK_ALLOWED_ORIGINS: origins.default([]),
-  LINK_URL_TEMPLATE: z.string().trim().min(1).max(500).optional(),
+  LINK_URL_TEMPLATE: z.string().trim().min(1).max(1000).optional(),
   SMTP_URL: smtpUrl.optional(),
   MAIL_FROM: z.string().trim().min(3).default("Passkey Links <no-reply@localhost>"),
   MAIL_TEMPLATE_DIR: z.string().trim().min(1).optional(),
@@ -79,6 +81,9 @@ const envSchema = z.object({
   OUTBOX_BATCH_SIZE: int(1, 1000).default(50),
   OUTBOX_MAX_ATTEMPTS: int(1, 100).default(12),
   OUTBOX_GIVE_UP_AFTER_SECONDS: int(60, 30 * 24 * 3600).default(24 * 3600),
+  OUTBOX_RETRY_BASE_MS: int(10, 3_600_000).default(2000),
+  OUTBOX_RETRY_MAX_MS: int(10, 24 * 3_600_000).default(15 * 60_000),
+  OUTBOX_LEASE_MS: int(1000, 3_600_000).default(60_000),
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
   GRAPHQL_MAX_DEPTH: int(2, 100).default(12),
   GRAPHQL_MAX_TOKENS: int(50, 100_000).default(2000),
@@ -110,6 +115,10 @@ export interface Config {
     batchSize: number;
     maxAttempts: number;
     giveUpAfterSeconds: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** How long a claimed row stays invisible to other workers before it counts as abandoned. */
+    leaseMs: number;
   };
   http: { bodyLimit: number; maxDepth: number; maxTokens: number; shutdownTimeoutMs: number };
 }
@@ -136,6 +145,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const externalUrl = e.EXTERNAL_URL;
   const base = externalUrl.href.replace(/\/+$/, "");
   const databaseUrl = e.DATABASE_URL ?? `sqlite:${e.DATA_DIR}/passkey-links.sqlite`;
+  const linkAllowedOrigins = [externalUrl.origin, ...e.LINK_ALLOWED_ORIGINS];
+  const linkUrlTemplate = e.LINK_URL_TEMPLATE ?? `${base}${DEFAULT_LINK_PATH}`;
+  try {
+    LinkTemplate.parse(linkUrlTemplate, linkAllowedOrigins, 1000);
+  } catch (error) {
+    if (error instanceof ApiError) throw new ConfigError([`LINK_URL_TEMPLATE: ${error.message}`]);
+    throw error;
+  }
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -146,8 +163,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: "sqlite", path: databaseUrl.slice("sqlite:".length) }
       : { kind: "mysql", url: databaseUrl, poolSize: e.DATABASE_POOL_SIZE },
     externalUrl,
-    linkAllowedOrigins: [externalUrl.origin, ...e.LINK_ALLOWED_ORIGINS],
-    linkUrlTemplate: e.LINK_URL_TEMPLATE ?? `${base}${DEFAULT_LINK_PATH}`,
+    linkAllowedOrigins,
+    linkUrlTemplate,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     mailTemplateDir: e.MAIL_TEMPLATE_DIR,
@@ -163,6 +180,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.OUTBOX_BATCH_SIZE,
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
       giveUpAfterSeconds: e.OUTBOX_GIVE_UP_AFTER_SECONDS,
+      retryBaseMs: e.OUTBOX_RETRY_BASE_MS,
+      retryMaxMs: e.OUTBOX_RETRY_MAX_MS,
+      leaseMs: e.OUTBOX_LEASE_MS,
     },
     http: {
       bodyLimit: e.BODY_LIMIT_BYTES,

@@ -16,7 +16,12 @@ import { createDataSource, detectMysqlFlavor } from "./db/data-source";
 import { Database } from "./db/database";
 import { ApiError, createFormatError, toGraphQLError } from "./errors";
 import { loggerOptions } from "./logger";
+import { MailTemplates } from "./mail/mail-templates";
+import { createMailTransport } from "./mail/mail-transport";
+import { OutboxService } from "./mail/outbox.service";
+import { OutboxWorker } from "./mail/outbox.worker";
 import { IdentityResolver } from "./resolvers/identity.resolver";
+import { PasskeyLinkResolver } from "./resolvers/passkey-link.resolver";
 import { BootstrapService } from "./services/bootstrap.service";
 import type { Clock, IdGenerator } from "./services/clock";
 import { systemClock, uuidV7 } from "./services/clock";
@@ -24,6 +29,8 @@ import { EventStore } from "./services/event-store";
 import { KeyRing } from "./services/key-ring";
 import { MemberService } from "./services/member.service";
 import { OrganizationService } from "./services/organization.service";
+import { PasskeyCodeService } from "./services/passkey-code.service";
+import { PasskeyLinkService } from "./services/passkey-link.service";
 import { PermissionService } from "./services/permissions";
 import type { RequestContext } from "./services/request-context";
 import { TokenService } from "./services/token.service";
@@ -34,6 +41,8 @@ export interface AppOptions {
   ids?: IdGenerator;
   /** Create the instance owner on an empty database (default true). */
   bootstrapOnStart?: boolean;
+  /** Run the outbox worker in this process (default true). */
+  startOutboxWorker?: boolean;
   /** Where log lines go (default stdout). */
   logStream?: NodeJS.WritableStream;
 }
@@ -54,6 +63,26 @@ export function createServices(
   const members = new MemberService(db, events, permissions, organizations, users, clock);
   const tokens = new TokenService(db, events, users, clock, ids);
   const bootstrap = new BootstrapService(db, events, organizations, users, tokens, clock, ids);
+  const outbox = new OutboxService(db, keys, clock, ids, messageIdDomain(config));
+  const passkeyCodes = new PasskeyCodeService(
+    db,
+    events,
+    users,
+    outbox,
+    keys,
+    clock,
+    ids,
+    config.code,
+  );
+  const passkeyLinks = new PasskeyLinkService(
+    db,
+    events,
+    users,
+    passkeyCodes,
+    outbox,
+    clock,
+    config,
+  );
   return {
     config,
     db,
@@ -67,6 +96,9 @@ export function createServices(
     members,
     tokens,
     bootstrap,
+    outbox,
+    passkeyCodes,
+    passkeyLinks,
   };
 }
 export type Services = ReturnType<typeof createServices>;
@@ -84,10 +116,14 @@ export function buildGraphQLSchema(services?: Services): Promise<GraphQLSchema> 
             services.tokens,
           ),
         ],
+        [
+          PasskeyLinkResolver,
+          new PasskeyLinkResolver(services.passkeyLinks, services.passkeyCodes),
+        ],
       ])
     : new Map<unknown, unknown>();
   return buildSchema({
-    resolvers: [IdentityResolver],
+    resolvers: [IdentityResolver, PasskeyLinkResolver],
     container: { get: (someClass) => resolvers.get(someClass) },
     validate: false,
   });
@@ -106,6 +142,7 @@ export async function openDatabase(config: Config): Promise<Database> {
 export interface App {
   http: FastifyInstance;
   services: Services;
+  outboxWorker: OutboxWorker;
   /** Listens on config.port (0: an ephemeral port) and resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests, then closes the pool. */
@@ -125,6 +162,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const db = await openDatabase(config);
   const services = createServices(config, db, keys, options);
   if (options.bootstrapOnStart ?? true) await bootstrapOnFirstRun(services, http);
+  const outboxWorker = new OutboxWorker({
+    db,
+    outbox: services.outbox,
+    transport: createMailTransport(config, http.log),
+    templates: MailTemplates.load(config.mailTemplateDir),
+    events: services.events,
+    clock: services.clock,
+    settings: config.outbox,
+    mailFrom: config.mailFrom,
+    log: http.log,
+  });
+  services.passkeyLinks.onMailQueued(() => outboxWorker.kick());
 
   const apollo = new ApolloServer<RequestContext>({
     schema: await buildGraphQLSchema(services),
@@ -166,8 +215,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   return {
     http,
     services,
+    outboxWorker,
     async listen() {
-      return http.listen({ port: config.port, host: config.host });
+      const address = await http.listen({ port: config.port, host: config.host });
+      if (options.startOutboxWorker ?? true) outboxWorker.start();
+      return address;
     },
     stop() {
       stopping ??= (async () => {
@@ -177,6 +229,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         );
         try {
           await http.close();
+          await outboxWorker.stop();
         } finally {
           clearTimeout(force);
           await db.dataSource.destroy();
@@ -185,6 +238,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return stopping;
     },
   };
+}
+
+/** Right-hand side of Message-IDs: MAIL_FROM's domain, else EXTERNAL_URL's host. */
+function messageIdDomain(config: Config): string {
+  return /@([A-Za-z0-9.-]+)/.exec(config.mailFrom)?.[1] ?? config.externalUrl.hostname;
 }
 
 /** Authenticates the bearer token and resolves the organization context of one request. */

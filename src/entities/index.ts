@@ -3,6 +3,8 @@ import { EventEntity } from "./event.entity";
 import { InstanceEntity } from "./instance.entity";
 import { MembershipEntity } from "./membership.entity";
 import { OrganizationEntity } from "./organization.entity";
+import { OutboxMessageEntity } from "./outbox-message.entity";
+import { PasskeyCodeEntity } from "./passkey-code.entity";
 import { PersonalAccessTokenEntity } from "./personal-access-token.entity";
 import { UserEntity } from "./user.entity";
 
@@ -13,4 +15,6 @@ export const ENTITIES = [
   PersonalAccessTokenEntity,
   EventEntity,
   InstanceEntity,
+  PasskeyCodeEntity,
+  OutboxMessageEntity,
 ];

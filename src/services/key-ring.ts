@@ -2,7 +2,14 @@
 // purpose-bound subkeys derived from it with HKDF, so no key is ever used for two jobs.
 import fs from "node:fs";
 import path from "node:path";
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from "node:crypto";
 
 export class KeyRing {
   /** HMAC-SHA-256 key for registration codes. */
@@ -53,6 +60,26 @@ export class KeyRing {
     const stored = Buffer.from(storedHash, "hex");
     return candidate.length === stored.length && timingSafeEqual(candidate, stored);
   }
+}
+
+/**
+ * AES-256-GCM under the outbox key. `context` (the outbox row ID) is authenticated data, so a
+ * ciphertext copied to another row does not decrypt. Output: base64 of iv | tag | ciphertext.
+ */
+export function seal(key: Buffer, plaintext: string, context: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(Buffer.from(context, "utf8"));
+  const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64");
+}
+
+export function unseal(key: Buffer, sealed: string, context: string): string {
+  const raw = Buffer.from(sealed, "base64");
+  const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12));
+  decipher.setAAD(Buffer.from(context, "utf8"));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
 }
 
 function derive(master: Buffer, info: string): Buffer {

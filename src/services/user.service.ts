@@ -26,7 +26,7 @@ const username = z
 const humanInput = z.object({
   organizationId: z.string().nullish(),
   username,
-  email,
+  email: email.nullish().transform((value) => value ?? null),
   emailVerified: z
     .boolean()
     .nullish()

@@ -61,7 +61,12 @@ export class AddHumanUserInput {
   @Field(() => ID, { nullable: true, description: "Omitted: the caller's organization context." })
   organizationId?: string | null;
   @Field(() => String) username!: string;
-  @Field(() => String) email!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Needed to email passkey links; optional for users who only receive links directly.",
+  })
+  email?: string | null;
   @Field(() => Boolean, { nullable: true }) emailVerified?: boolean | null;
   @Field(() => String) givenName!: string;
   @Field(() => String) familyName!: string;

@@ -1,0 +1,45 @@
+// A passkey registration code: only its keyed hash is stored, never the code.
+import { Column, Entity, Index, PrimaryColumn } from "typeorm";
+import { idColumn, timestampColumn } from "./columns";
+
+export type CodeMedium = "RETURNED" | "LINK" | "EMAIL";
+/** EXPIRED is not stored: an ACTIVE code past `expiresAt` is expired. */
+export type StoredCodeState = "ACTIVE" | "USED" | "REVOKED" | "LOCKED_OUT";
+
+@Entity({ name: "passkey_codes" })
+@Index("ix_passkey_codes_user_created", ["userId", "createdAt"])
+export class PasskeyCodeEntity {
+  @PrimaryColumn(idColumn("id"))
+  id!: string;
+
+  @Column(idColumn("user_id"))
+  userId!: string;
+
+  @Column(idColumn("organization_id"))
+  organizationId!: string;
+
+  /** HMAC-SHA-256 (hex) of the code under a key derived from MASTER_KEY. */
+  @Column({ name: "code_hash", type: "varchar", length: 64 })
+  codeHash!: string;
+
+  @Column({ name: "medium", type: "varchar", length: 16 })
+  medium!: CodeMedium;
+
+  @Column({ name: "state", type: "varchar", length: 16 })
+  state!: StoredCodeState;
+
+  @Column({ name: "failed_checks", type: "integer", default: 0 })
+  failedChecks!: number;
+
+  @Column(idColumn("creator"))
+  creator!: string;
+
+  @Column(timestampColumn("created_at"))
+  createdAt!: Date;
+
+  @Column(timestampColumn("expires_at"))
+  expiresAt!: Date;
+
+  @Column(timestampColumn("ended_at", { nullable: true }))
+  endedAt!: Date | null;
+}

@@ -1,0 +1,310 @@
+// Passkey link mails: built-in templates per language, file overrides, and rendering.
+//
+// Override directory layout (read once at load, so a deployment edits files and restarts):
+//   <overrideDir>/<language>/subject.txt   one line, not HTML-escaped
+//   <overrideDir>/<language>/body.html     every {{value}} HTML-escaped
+//   <overrideDir>/<language>/body.txt      not HTML-escaped
+// <language> is a BCP 47 tag ("de", "de-CH"); a directory for a language that is not built in adds
+// it. A directory may hold any subset of the three files: a missing one comes from the built-in
+// template of that language, or from English (with its overrides) for a new language.
+// Templates are Handlebars with the variables {{displayName}}, {{link}}, {{validFor}} ("1 hour")
+// and {{expiresAt}} ("2026-11-21 12:34 UTC"), and the blocks {{#if}} and {{#unless}}.
+import fs from "node:fs";
+import path from "node:path";
+import Handlebars from "handlebars";
+import * as builtIn from "./templates";
+
+export interface MailTemplateSource {
+  language: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface RenderedMail {
+  language: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface LinkMailVariables {
+  displayName: string;
+  link: string;
+  lifetimeSeconds: number;
+  expiresAt: Date;
+}
+
+export class MailTemplateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MailTemplateError";
+  }
+}
+
+type Part = "subject" | "html" | "text";
+type TemplateVariables = Record<(typeof VARIABLES)[number], string>;
+type Template = Handlebars.TemplateDelegate<TemplateVariables>;
+
+/** A part's source with the file it came from, so an error can name the file. */
+interface PartSource {
+  source: string;
+  file: string;
+}
+
+interface LanguageSource<P = PartSource> {
+  language: string;
+  parts: Record<Part, P>;
+}
+
+interface LanguageOverride {
+  language: string;
+  parts: Partial<Record<Part, PartSource>>;
+}
+
+const FILES: Record<Part, string> = { subject: "subject.txt", html: "body.html", text: "body.txt" };
+const PARTS = Object.keys(FILES) as Part[];
+const VARIABLES = ["displayName", "link", "validFor", "expiresAt"] as const;
+const BLOCK_HELPERS = ["if", "unless"];
+const FALLBACK = "en";
+const UNITS = [
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
+] as const;
+const SAMPLE: LinkMailVariables = {
+  displayName: "Ada Lovelace",
+  link: "https://id.example.com/passkey?userID=1&code=sample",
+  lifetimeSeconds: 3600,
+  expiresAt: new Date(0),
+};
+
+// Isolated, so helpers or partials registered elsewhere in the process cannot leak into mails.
+const handlebars = Handlebars.create();
+
+export class MailTemplates {
+  private constructor(private readonly byTag: Map<string, LanguageSource<Template>>) {}
+
+  /**
+   * Built-in templates, replaced or extended per language by files in `overrideDir`. Throws
+   * MailTemplateError naming the file when a template does not compile or uses an unknown
+   * variable, so a broken override stops start-up instead of failing at send time.
+   */
+  static load(overrideDir?: string): MailTemplates {
+    const sources = new Map(Object.values(builtIn).map((t) => [t.language, builtInSource(t)]));
+    for (const override of overrideDir ? readOverrides(overrideDir) : []) {
+      const tag = override.language.toLowerCase();
+      const base = sources.get(tag) ?? sources.get(FALLBACK)!;
+      sources.set(tag, {
+        language: override.language,
+        parts: { ...base.parts, ...override.parts },
+      });
+    }
+    return new MailTemplates(
+      new Map([...sources].map(([tag, source]) => [tag, compileLanguage(source)])),
+    );
+  }
+
+  /**
+   * Picks the language: exact tag (case-insensitive, e.g. "de-CH"), then its primary subtag
+   * ("de"), then "en".
+   */
+  render(preferredLanguage: string | null, variables: LinkMailVariables): RenderedMail {
+    const { language, parts } = this.pick(preferredLanguage);
+    const values = templateVariables(language, variables);
+    return {
+      language,
+      subject: singleLine(parts.subject(values)),
+      html: parts.html(values),
+      text: parts.text(values),
+    };
+  }
+
+  get languages(): string[] {
+    return [...this.byTag.values()].map((l) => l.language).sort();
+  }
+
+  private pick(preferredLanguage: string | null): LanguageSource<Template> {
+    const tag = (preferredLanguage ?? "").trim().toLowerCase().replace(/_/g, "-");
+    const primary = tag.split("-")[0] ?? "";
+    return this.byTag.get(tag) ?? this.byTag.get(primary) ?? this.byTag.get(FALLBACK)!;
+  }
+}
+
+function builtInSource(template: MailTemplateSource): LanguageSource {
+  const part = (p: Part) => ({
+    source: template[p],
+    file: `built-in ${template.language}/${FILES[p]}`,
+  });
+  return {
+    language: template.language,
+    parts: { subject: part("subject"), html: part("html"), text: part("text") },
+  };
+}
+
+/** English first, so a new language falls back to the English this deployment actually sends. */
+function readOverrides(dir: string): LanguageOverride[] {
+  const overrides = visibleEntries(dir).map((name): LanguageOverride => {
+    const languageDir = path.join(dir, name);
+    if (!fromFs(() => fs.statSync(languageDir).isDirectory())) {
+      throw new MailTemplateError(
+        `${languageDir}: expected only language directories such as "de"`,
+      );
+    }
+    return { language: languageTag(name, languageDir), parts: readParts(languageDir) };
+  });
+  const isFallback = (o: LanguageOverride) => Number(o.language.toLowerCase() === FALLBACK);
+  return overrides.sort((a, b) => isFallback(b) - isFallback(a));
+}
+
+function readParts(languageDir: string): Partial<Record<Part, PartSource>> {
+  const parts: Partial<Record<Part, PartSource>> = {};
+  for (const name of visibleEntries(languageDir)) {
+    const file = path.join(languageDir, name);
+    const part = PARTS.find((p) => FILES[p] === name);
+    if (!part) {
+      const expected = Object.values(FILES).join(", ");
+      throw new MailTemplateError(`${file}: unknown template file; expected ${expected}`);
+    }
+    // Editors on Windows may save a byte order mark, which would show up in the subject.
+    parts[part] = {
+      file,
+      source: fromFs(() => fs.readFileSync(file, "utf8")).replace(/^\uFEFF/, ""),
+    };
+  }
+  return parts;
+}
+
+function visibleEntries(dir: string): string[] {
+  return fromFs(() => fs.readdirSync(dir)).filter((name) => !name.startsWith("."));
+}
+
+function fromFs<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new MailTemplateError(`cannot read mail templates: ${messageOf(error)}`);
+  }
+}
+
+function languageTag(name: string, languageDir: string): string {
+  try {
+    return Intl.getCanonicalLocales(name)[0] ?? name;
+  } catch {
+    throw new MailTemplateError(`${languageDir}: "${name}" is not a language tag such as "de-CH"`);
+  }
+}
+
+function compileLanguage({ language, parts }: LanguageSource): LanguageSource<Template> {
+  const sample = templateVariables(language, SAMPLE);
+  const compile = (part: Part) => compilePart(part, parts[part], sample);
+  return {
+    language,
+    parts: { subject: compile("subject"), html: compile("html"), text: compile("text") },
+  };
+}
+
+/** Parses, checks and renders once with sample values, so every error surfaces at load. */
+function compilePart(
+  part: Part,
+  { source, file }: PartSource,
+  sample: TemplateVariables,
+): Template {
+  try {
+    const ast = handlebars.parse(source);
+    new TemplateCheck(part === "html").accept(ast);
+    const template = handlebars.compile<TemplateVariables>(ast, {
+      strict: true,
+      noEscape: part !== "html",
+    });
+    template(sample);
+    return template;
+  } catch (error) {
+    throw new MailTemplateError(`${file}: ${messageOf(error)}`);
+  }
+}
+
+/**
+ * Catches what one sample render cannot: unknown names in branches the sample does not take,
+ * helpers and partials this environment does not offer, and unescaped values in HTML.
+ */
+class TemplateCheck extends Handlebars.Visitor {
+  constructor(private readonly html: boolean) {
+    super();
+  }
+
+  override MustacheStatement(node: hbs.AST.MustacheStatement): void {
+    if (this.html && !node.escaped) fail(node, "{{{…}}} skips HTML escaping; use {{…}}");
+    if (node.params.length > 0 || node.hash) fail(node, "helpers are not available");
+    this.accept(node.path);
+  }
+
+  override BlockStatement(node: hbs.AST.BlockStatement): void {
+    if (!BLOCK_HELPERS.includes(node.path.original)) {
+      fail(node, `unknown block "${node.path.original}"; use {{#if}} or {{#unless}}`);
+    }
+    this.acceptArray(node.params);
+    this.accept(node.program);
+    if (node.inverse) this.accept(node.inverse);
+  }
+
+  override SubExpression(node: hbs.AST.SubExpression): void {
+    fail(node, "helpers are not available");
+  }
+
+  override PartialStatement(node: hbs.AST.PartialStatement): void {
+    fail(node, "partials are not available");
+  }
+
+  override PartialBlockStatement(node: hbs.AST.PartialBlockStatement): void {
+    fail(node, "partials are not available");
+  }
+
+  override Decorator(node: hbs.AST.Decorator): void {
+    fail(node, "decorators are not available");
+  }
+
+  override DecoratorBlock(node: hbs.AST.DecoratorBlock): void {
+    fail(node, "decorators are not available");
+  }
+
+  override PathExpression(node: hbs.AST.PathExpression): void {
+    const [name] = node.parts;
+    const known = VARIABLES.some((v) => v === name);
+    if (node.data || node.depth > 0 || node.parts.length !== 1 || !known) {
+      fail(node, `unknown variable "${node.original}"; use ${VARIABLES.join(", ")}`);
+    }
+  }
+}
+
+function fail(node: hbs.AST.Node, problem: string): never {
+  throw new Error(`${problem} (line ${node.loc.start.line})`);
+}
+
+function templateVariables(language: string, variables: LinkMailVariables): TemplateVariables {
+  return {
+    displayName: variables.displayName,
+    link: variables.link,
+    validFor: formatDuration(variables.lifetimeSeconds, language),
+    expiresAt: `${variables.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC`,
+  };
+}
+
+/** In the largest whole unit: 3600 is "1 hour", 5400 is "90 minutes", 86400 is "1 day". */
+function formatDuration(seconds: number, language: string): string {
+  const [unit, size] = UNITS.find(([, s]) => seconds >= s && seconds % s === 0) ?? ["second", 1];
+  // An unsupported locale would otherwise fall back to the host's locale, not to English.
+  const locale = Intl.NumberFormat.supportedLocalesOf(language)[0] ?? FALLBACK;
+  return new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long" }).format(
+    seconds / size,
+  );
+}
+
+/** A line break in a header would let a display name inject headers such as Bcc. */
+function singleLine(subject: string): string {
+  return subject.replace(/[\r\n]+/g, " ").trim();
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,99 @@
+// Delivery through nodemailer: pooled SMTP when SMTP_URL is set, otherwise .eml files on disk.
+import fs from "node:fs/promises";
+import path from "node:path";
+import nodemailer from "nodemailer";
+import type { Transporter, TransportOptions } from "nodemailer";
+import type { FastifyBaseLogger } from "fastify";
+
+export interface OutgoingMail {
+  messageId: string;
+  from: string;
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface MailTransport {
+  send(mail: OutgoingMail): Promise<void>;
+  close(): void;
+}
+
+export function createMailTransport(
+  options: { smtpUrl: string | undefined; dataDir: string },
+  log: FastifyBaseLogger,
+): MailTransport {
+  return options.smtpUrl
+    ? new SmtpTransport(options.smtpUrl)
+    : new FileTransport(path.join(options.dataDir, "mail"), log);
+}
+
+class SmtpTransport implements MailTransport {
+  private readonly transporter: Transporter;
+
+  constructor(url: string) {
+    this.transporter = nodemailer.createTransport({
+      url,
+      pool: true,
+      maxConnections: 5,
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    } as TransportOptions);
+  }
+
+  async send(mail: OutgoingMail): Promise<void> {
+    await this.transporter.sendMail(mail);
+  }
+
+  close(): void {
+    this.transporter.close();
+  }
+}
+
+/** The embedded default: each mail becomes DATA_DIR/mail/<time>-<id>.eml, named in the log. */
+class FileTransport implements MailTransport {
+  private readonly transporter = nodemailer.createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: "unix",
+  });
+
+  constructor(
+    private readonly directory: string,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  async send(mail: OutgoingMail): Promise<void> {
+    const info = (await this.transporter.sendMail(mail)) as { message: Buffer };
+    await fs.mkdir(this.directory, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    const id = mail.messageId.replace(/[<>]/g, "").split("@")[0] ?? "mail";
+    const file = path.join(this.directory, `${stamp}-${id}.eml`);
+    await fs.writeFile(file, info.message, { mode: 0o600 });
+    this.log.info({ file, messageId: mail.messageId }, `mail written to ${file}`);
+  }
+
+  close(): void {
+    this.transporter.close();
+  }
+}
+
+/**
+ * Permanent SMTP rejections (5xx for this message) fail fast; everything else — 4xx, refused or
+ * dropped connections, timeouts, and authentication trouble that an operator can fix — is retried.
+ */
+export function isPermanentFailure(error: unknown): boolean {
+  const { responseCode, code } = (error ?? {}) as { responseCode?: number; code?: string };
+  if (code === "EAUTH" || code === "ECONNECTION" || code === "ETIMEDOUT") return false;
+  return typeof responseCode === "number" && responseCode >= 500 && responseCode < 600;
+}
+
+export function describeFailure(error: unknown): string {
+  const { response, code, message } = (error ?? {}) as {
+    response?: string;
+    code?: string;
+    message?: string;
+  };
+  return (response ?? [code, message].filter(Boolean).join(": ")) || "unknown error";
+}

@@ -1,0 +1,173 @@
+// The outbox worker: claims due mails, sends them through the transport, records each outcome with
+// its event. Runs in every server process; the claim protocol keeps processes from sharing a row.
+import type { FastifyBaseLogger } from "fastify";
+import type { Config } from "../config";
+import type { Database } from "../db/database";
+import type { Clock } from "../services/clock";
+import type { EventStore } from "../services/event-store";
+import { PASSKEY_EVENTS } from "../services/passkey-events";
+import type { MailTemplates } from "./mail-templates";
+import type { MailTransport } from "./mail-transport";
+import { describeFailure, isPermanentFailure } from "./mail-transport";
+import type { ClaimedMail, OutboxService, Outcome } from "./outbox.service";
+
+/** Creator recorded on events the worker writes. */
+export const SYSTEM_CREATOR = "SYSTEM";
+
+export interface OutboxWorkerDeps {
+  db: Database;
+  outbox: OutboxService;
+  transport: MailTransport;
+  templates: MailTemplates;
+  events: EventStore;
+  clock: Clock;
+  settings: Config["outbox"];
+  mailFrom: string;
+  log: FastifyBaseLogger;
+}
+
+export class OutboxWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+
+  constructor(private readonly deps: OutboxWorkerDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** A mail was just queued in this process: look now instead of at the next poll. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  /** Stops polling and waits for the sends in flight to finish and be recorded. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.draining;
+    this.deps.transport.close();
+  }
+
+  /** Claims and delivers batches until none is full; resolves to the number of mails handled. */
+  async drain(): Promise<number> {
+    let handled = 0;
+    for (;;) {
+      this.again = false;
+      const batch = await this.deps.outbox.claimDue(
+        this.deps.settings.batchSize,
+        this.deps.settings.leaseMs,
+      );
+      await Promise.all(batch.map((mail) => this.deliver(mail)));
+      handled += batch.length;
+      if (this.stopped || (batch.length < this.deps.settings.batchSize && !this.again)) {
+        return handled;
+      }
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.draining = this.drain()
+        .catch((error: unknown) => this.deps.log.error({ err: error }, "outbox worker failed"))
+        .then(() => {
+          this.draining = undefined;
+          if (!this.stopped) this.schedule(this.again ? 0 : this.deps.settings.pollMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async deliver(mail: ClaimedMail): Promise<void> {
+    const outcome = await this.attempt(mail);
+    const recorded = await this.deps.db.transaction(async (tx) => {
+      if (!(await this.deps.outbox.record(tx, mail, outcome))) return false;
+      if (outcome.kind !== "retry") {
+        await this.deps.events.append(
+          tx,
+          { type: "user", id: mail.userId, resourceOwner: mail.organizationId },
+          SYSTEM_CREATOR,
+          [
+            outcome.kind === "sent"
+              ? {
+                  type: PASSKEY_EVENTS.sent,
+                  payload: { codeId: mail.codeId, messageId: mail.messageId },
+                }
+              : {
+                  type: PASSKEY_EVENTS.sendFailed,
+                  payload: { codeId: mail.codeId, error: outcome.error },
+                },
+          ],
+        );
+      }
+      return true;
+    });
+    const context = { outboxId: mail.id, codeId: mail.codeId, attempt: mail.attempts };
+    if (!recorded)
+      this.deps.log.warn(context, "outbox claim expired before the outcome was recorded");
+    else if (outcome.kind === "sent") this.deps.log.info(context, "passkey link mail sent");
+    else if (outcome.kind === "retry") {
+      this.deps.log.warn(
+        { ...context, error: outcome.error, retryAt: outcome.at },
+        "mail delivery failed; will retry",
+      );
+    } else this.deps.log.error({ ...context, error: outcome.error }, "mail delivery given up");
+  }
+
+  private async attempt(mail: ClaimedMail): Promise<Outcome> {
+    const now = this.deps.clock.now();
+    if (mail.codeExpiresAt.getTime() <= now.getTime()) {
+      return { kind: "failed", error: "the code expired before the mail could be delivered" };
+    }
+    let message;
+    try {
+      const link = this.deps.outbox.openLink(mail);
+      message = this.deps.templates.render(mail.language, {
+        displayName: mail.displayName,
+        link,
+        lifetimeSeconds: Math.round(
+          (mail.codeExpiresAt.getTime() - mail.createdAt.getTime()) / 1000,
+        ),
+        expiresAt: mail.codeExpiresAt,
+      });
+    } catch (error) {
+      this.deps.log.error({ err: error, outboxId: mail.id }, "mail could not be prepared");
+      return { kind: "failed", error: "the mail could not be prepared (see the server log)" };
+    }
+    try {
+      await this.deps.transport.send({
+        messageId: mail.messageId,
+        from: this.deps.mailFrom,
+        to: mail.recipient,
+        subject: message.subject,
+        html: message.html,
+        text: message.text,
+      });
+      return { kind: "sent" };
+    } catch (error) {
+      return this.afterFailure(mail, error, now);
+    }
+  }
+
+  private afterFailure(mail: ClaimedMail, error: unknown, now: Date): Outcome {
+    const description = describeFailure(error);
+    const { maxAttempts, giveUpAfterSeconds, retryBaseMs, retryMaxMs } = this.deps.settings;
+    if (isPermanentFailure(error)) return { kind: "failed", error: description };
+    const age = now.getTime() - mail.createdAt.getTime();
+    if (mail.attempts >= maxAttempts || age >= giveUpAfterSeconds * 1000) {
+      return { kind: "failed", error: `gave up after ${mail.attempts} attempts: ${description}` };
+    }
+    const backoff = Math.min(retryMaxMs, retryBaseMs * 2 ** (mail.attempts - 1));
+    const jittered = backoff / 2 + Math.random() * (backoff / 2);
+    return { kind: "retry", error: description, at: new Date(now.getTime() + jittered) };
+  }
+}

@@ -1,0 +1,112 @@
+// Link templates: a strict parser for {{.UserID}} {{.OrgID}} {{.CodeID}} {{.Code}} and the rules
+// a rendered link must meet (absolute https URL on an allowed origin).
+import { ApiError } from "../errors";
+import { isLoopbackHost } from "./url-rules";
+
+export const PLACEHOLDERS = ["UserID", "OrgID", "CodeID", "Code"] as const;
+export type Placeholder = (typeof PLACEHOLDERS)[number];
+export type LinkValues = Record<Placeholder, string>;
+
+export const MAX_TEMPLATE_LENGTH = 200;
+
+type Part = { literal: string } | { placeholder: Placeholder };
+
+const PLACEHOLDER_BODY = /^\s*\.([A-Za-z]+)\s*$/;
+
+const invalid = (id: string, message: string) =>
+  ApiError.invalidArgument(`LINK-template-${id}`, `urlTemplate: ${message}`);
+
+export class LinkTemplate {
+  private constructor(
+    private readonly parts: Part[],
+    private readonly allowedOrigins: readonly string[],
+  ) {}
+
+  /**
+   * Parses and checks a template. Placeholders may not appear in the scheme or host, so the
+   * origin is fixed by the template itself and checked against `allowedOrigins` here, once.
+   * `maxLength` applies to client-supplied templates (the configured default may be longer).
+   */
+  static parse(
+    source: string,
+    allowedOrigins: readonly string[],
+    maxLength: number = MAX_TEMPLATE_LENGTH,
+  ): LinkTemplate {
+    if (source.trim().length === 0) throw invalid("empty", "must not be empty");
+    if (source.length > maxLength) {
+      throw invalid("too-long", `must be at most ${maxLength} characters`);
+    }
+    const template = new LinkTemplate(tokenize(source), allowedOrigins);
+    const firstPlaceholder = template.parts.findIndex((part) => "placeholder" in part);
+    const prefix = template.parts
+      .slice(0, firstPlaceholder === -1 ? undefined : firstPlaceholder)
+      .map((part) => ("literal" in part ? part.literal : ""))
+      .join("");
+    if (firstPlaceholder !== -1 && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*[/?#]/.test(prefix)) {
+      throw invalid("placeholder-in-origin", "placeholders may appear only after the host");
+    }
+    template.checkUrl(
+      template.render({ UserID: "user", OrgID: "org", CodeID: "codeid", Code: "code" }),
+    );
+    return template;
+  }
+
+  /** Substitutes URL-encoded values; the result keeps the checked origin. */
+  render(values: LinkValues): string {
+    return this.parts
+      .map((part) =>
+        "literal" in part ? part.literal : encodeURIComponent(values[part.placeholder]),
+      )
+      .join("");
+  }
+
+  private checkUrl(link: string): void {
+    if (!URL.canParse(link)) throw invalid("not-absolute", "must yield an absolute URL");
+    const url = new URL(link);
+    const httpAllowed = url.protocol === "http:" && isLoopbackHost(url.hostname);
+    if (url.protocol !== "https:" && !httpAllowed) {
+      throw invalid("not-https", "must yield an https URL (http only for loopback hosts)");
+    }
+    if (url.username || url.password) {
+      throw invalid("credentials", "must not contain user information");
+    }
+    if (!this.allowedOrigins.includes(url.origin)) {
+      throw invalid(
+        "origin-not-allowed",
+        `origin ${url.origin} is not EXTERNAL_URL's nor listed in LINK_ALLOWED_ORIGINS`,
+      );
+    }
+  }
+}
+
+function tokenize(source: string): Part[] {
+  const parts: Part[] = [];
+  let rest = source;
+  while (rest.length > 0) {
+    const open = rest.indexOf("{{");
+    const strayClose = rest.indexOf("}}");
+    if (strayClose !== -1 && (open === -1 || strayClose < open)) {
+      throw invalid("malformed", "has '}}' without a matching '{{'");
+    }
+    if (open === -1) {
+      parts.push({ literal: rest });
+      break;
+    }
+    if (open > 0) parts.push({ literal: rest.slice(0, open) });
+    const close = rest.indexOf("}}", open + 2);
+    if (close === -1) throw invalid("malformed", "has an unclosed placeholder");
+    const body = rest.slice(open + 2, close);
+    const match = PLACEHOLDER_BODY.exec(body);
+    if (!match?.[1]) throw invalid("malformed", `has a malformed placeholder {{${body}}}`);
+    const name = match[1];
+    if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
+      throw invalid(
+        "unknown-placeholder",
+        `has an unknown placeholder {{.${name}}}; known: ${PLACEHOLDERS.map((p) => `{{.${p}}}`).join(" ")}`,
+      );
+    }
+    parts.push({ placeholder: name as Placeholder });
+    rest = rest.slice(close + 2);
+  }
+  return parts;
+}

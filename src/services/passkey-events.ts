@@ -1,0 +1,15 @@
+// Event types written on the user aggregate by the passkey-link feature (ZITADEL's names where
+// ZITADEL has the event, so its readers recognise them).
+const PREFIX = "user.human.passwordless.initialization.code";
+
+export const PASSKEY_EVENTS = {
+  /** A code was created and returned (as a code or a link), nothing sent. */
+  added: `${PREFIX}.added`,
+  /** A code was created and its link queued for email. */
+  requested: `${PREFIX}.requested`,
+  sent: `${PREFIX}.sent`,
+  sendFailed: `${PREFIX}.send.failed`,
+  revoked: `${PREFIX}.revoked`,
+  checkFailed: `${PREFIX}.check.failed`,
+  checkSucceeded: `${PREFIX}.check.succeeded`,
+} as const;

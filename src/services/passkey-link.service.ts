@@ -1,0 +1,265 @@
+// The three passkey-link operations: return a link, email a link (v1), and the v2 operation that
+// either returns the code or emails a link built from a client template.
+import type { EntityManager } from "typeorm";
+import type { Config } from "../config";
+import type { Database } from "../db/database";
+import { PasskeyCodeEntity } from "../entities/passkey-code.entity";
+import type { UserEntity } from "../entities/user.entity";
+import { ApiError } from "../errors";
+import type { OutboxService } from "../mail/outbox.service";
+import type { Clock } from "./clock";
+import type { EventStore, WriteDetails } from "./event-store";
+import { LinkTemplate } from "./link-template";
+import type { IssuedCode, PasskeyCodeService } from "./passkey-code.service";
+import { PASSKEY_EVENTS } from "./passkey-events";
+import type { Permission } from "./permissions";
+import type { Caller, RequestContext } from "./request-context";
+import { requireCaller } from "./request-context";
+import { parseDbDate } from "./token.service";
+import type { UserService } from "./user.service";
+import { userAggregate } from "./user.service";
+
+export interface CreateRegistrationLinkRequest {
+  userId: string;
+  sendLink?: { urlTemplate?: string | null } | null;
+  returnCode?: boolean | null;
+}
+
+/** Called after a transaction that queued mail has committed (the outbox worker's kick). */
+export type MailQueuedListener = () => void;
+
+export class PasskeyLinkService {
+  private readonly defaultTemplate: LinkTemplate;
+  private mailQueued: MailQueuedListener = () => undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly events: EventStore,
+    private readonly users: UserService,
+    private readonly codes: PasskeyCodeService,
+    private readonly outbox: OutboxService,
+    private readonly clock: Clock,
+    private readonly config: Pick<
+      Config,
+      "linkUrlTemplate" | "linkAllowedOrigins" | "sendRateLimit"
+    >,
+  ) {
+    this.defaultTemplate = LinkTemplate.parse(
+      config.linkUrlTemplate,
+      config.linkAllowedOrigins,
+      1000,
+    );
+  }
+
+  onMailQueued(listener: MailQueuedListener): void {
+    this.mailQueued = listener;
+  }
+
+  /** "3600s": the code lifetime as ZITADEL reports it. */
+  get expiration(): string {
+    return `${this.codes.lifetimeSeconds}s`;
+  }
+
+  /**
+   * ZITADEL Auth/Mgmt v1 AddPasskeyLink: returns a link with a fresh code. For another user the
+   * caller needs `user.credential.write` in that user's organization; for itself, nothing.
+   */
+  async addLink(
+    ctx: RequestContext,
+    userId?: string | null,
+  ): Promise<{ details: WriteDetails; link: string }> {
+    const result = await this.act(
+      ctx,
+      userId,
+      "user.credential.write",
+      { send: false },
+      async (tx, target, caller) => {
+        const issued = await this.codes.issue(tx, target, caller.userId, "LINK");
+        const link = this.defaultTemplate.render(linkValues(target, issued));
+        const details = await this.appendCodeEvent(
+          tx,
+          target,
+          caller,
+          issued,
+          PASSKEY_EVENTS.added,
+          { medium: "LINK" },
+        );
+        return { details, link };
+      },
+    );
+    return result;
+  }
+
+  /** ZITADEL Auth/Mgmt v1 SendPasskeyLink: emails the default link. Others need `user.write`. */
+  async sendLink(ctx: RequestContext, userId?: string | null): Promise<WriteDetails> {
+    return this.act(ctx, userId, "user.write", { send: true }, (tx, target, caller) =>
+      this.queueMail(tx, target, caller, this.defaultTemplate, null),
+    );
+  }
+
+  /**
+   * ZITADEL User v2 CreatePasskeyRegistrationLink, with `user.passkey.write` for other users.
+   * `returnCode` returns the code and sends nothing; otherwise (the default) the link is emailed,
+   * built from `sendLink.urlTemplate` when given.
+   */
+  async createRegistrationLink(
+    ctx: RequestContext,
+    request: CreateRegistrationLinkRequest,
+  ): Promise<{ details: WriteDetails; code: { id: string; code: string } | null }> {
+    const returnCode = request.returnCode === true;
+    return this.act(
+      ctx,
+      request.userId,
+      "user.passkey.write",
+      { send: !returnCode },
+      async (tx, target, caller) => {
+        if (returnCode && request.sendLink) {
+          throw ApiError.invalidArgument(
+            "LINK-medium-both",
+            "choose one medium: sendLink or returnCode, not both",
+          );
+        }
+        if (returnCode) {
+          const issued = await this.codes.issue(tx, target, caller.userId, "RETURNED");
+          const details = await this.appendCodeEvent(
+            tx,
+            target,
+            caller,
+            issued,
+            PASSKEY_EVENTS.added,
+            { medium: "RETURNED" },
+          );
+          return { details, code: { id: issued.codeId, code: issued.code } };
+        }
+        const source = request.sendLink?.urlTemplate;
+        const template =
+          source === undefined || source === null
+            ? this.defaultTemplate
+            : LinkTemplate.parse(source, this.config.linkAllowedOrigins);
+        return {
+          details: await this.queueMail(tx, target, caller, template, source ?? null),
+          code: null,
+        };
+      },
+    );
+  }
+
+  /**
+   * The shared frame, in SPEC order: authenticate; resolve the target (NOT_FOUND); permission in
+   * the target's organization unless acting on oneself (PERMISSION_DENIED); the target's state
+   * (FAILED_PRECONDITION); then `work`, which validates the request and acts — all in one
+   * transaction holding the user's row, so concurrent requests for one user queue up.
+   */
+  private async act<T>(
+    ctx: RequestContext,
+    userId: string | null | undefined,
+    permission: Permission,
+    options: { send: boolean },
+    work: (tx: EntityManager, target: UserEntity, caller: Caller) => Promise<T>,
+  ): Promise<T> {
+    const caller = requireCaller(ctx);
+    const result = await this.db.transaction(async (tx) => {
+      const target = await this.users.authorizeOnUser(
+        tx,
+        caller,
+        userId ?? caller.userId,
+        permission,
+        {
+          allowSelf: true,
+          lock: true,
+        },
+      );
+      assertEligible(target, options.send);
+      return work(tx, target, caller);
+    });
+    if (options.send) this.mailQueued();
+    return result;
+  }
+
+  private async queueMail(
+    tx: EntityManager,
+    target: UserEntity,
+    caller: Caller,
+    template: LinkTemplate,
+    urlTemplate: string | null,
+  ): Promise<WriteDetails> {
+    await this.enforceSendLimit(tx, target.id);
+    const issued = await this.codes.issue(tx, target, caller.userId, "EMAIL");
+    await this.outbox.enqueue(tx, {
+      codeId: issued.codeId,
+      userId: target.id,
+      organizationId: target.organizationId,
+      recipient: target.email!,
+      displayName: target.displayName,
+      language: target.preferredLanguage,
+      link: template.render(linkValues(target, issued)),
+      codeExpiresAt: issued.expiresAt,
+    });
+    return this.appendCodeEvent(tx, target, caller, issued, PASSKEY_EVENTS.requested, {
+      medium: "EMAIL",
+      ...(urlTemplate ? { urlTemplate } : {}),
+    });
+  }
+
+  /** At most `max` emailed codes per user per window; the user's row lock makes the count exact. */
+  private async enforceSendLimit(tx: EntityManager, userId: string): Promise<void> {
+    const { max, windowSeconds } = this.config.sendRateLimit;
+    const now = this.clock.now();
+    const since = new Date(now.getTime() - windowSeconds * 1000);
+    const recent = await tx
+      .createQueryBuilder(PasskeyCodeEntity, "c")
+      .select("COUNT(*)", "count")
+      .addSelect("MIN(c.createdAt)", "oldest")
+      .where("c.userId = :userId AND c.medium = :medium AND c.createdAt > :since", {
+        userId,
+        medium: "EMAIL",
+        since,
+      })
+      .getRawOne<{ count: number | string; oldest: Date | string | null }>();
+    if (!recent || Number(recent.count) < max || recent.oldest === null) return;
+    const retryAt = parseDbDate(recent.oldest).getTime() + windowSeconds * 1000;
+    const retryAfterSeconds = Math.max(1, Math.ceil((retryAt - now.getTime()) / 1000));
+    throw new ApiError(
+      "RESOURCE_EXHAUSTED",
+      "LINK-send-rate-limited",
+      `too many links sent to this user; retry in ${retryAfterSeconds}s`,
+      { retryDelay: `${retryAfterSeconds}s`, retryAfterSeconds },
+    );
+  }
+
+  private appendCodeEvent(
+    tx: EntityManager,
+    target: UserEntity,
+    caller: Caller,
+    issued: IssuedCode,
+    type: string,
+    extra: Record<string, unknown>,
+  ): Promise<WriteDetails> {
+    return this.events.append(tx, userAggregate(target), caller.userId, [
+      { type, payload: { codeId: issued.codeId, expiry: this.expiration, ...extra } },
+    ]);
+  }
+}
+
+/** Only active humans can register passkeys; sending also needs an address (verified or not). */
+function assertEligible(user: UserEntity, sending: boolean): void {
+  if (user.type !== "HUMAN") {
+    throw ApiError.failedPrecondition(
+      "LINK-user-machine",
+      "machine users cannot register passkeys",
+    );
+  }
+  if (user.state !== "ACTIVE") {
+    throw ApiError.failedPrecondition(
+      "LINK-user-not-active",
+      `the user is ${user.state.toLowerCase()}`,
+    );
+  }
+  if (sending && !user.email) {
+    throw ApiError.failedPrecondition("LINK-user-no-email", "the user has no email address");
+  }
+}
+
+function linkValues(user: UserEntity, issued: IssuedCode) {
+  return { UserID: user.id, OrgID: user.organizationId, CodeID: issued.codeId, Code: issued.code };
+}

@@ -1,0 +1,116 @@
+// A real SMTP server in the test process (smtp-server + mailparser) that records what it receives
+// and can accept, refuse permanently (550) or temporarily (451), or go away and come back.
+import type { AddressInfo } from "node:net";
+import type { ParsedMail } from "mailparser";
+import { simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
+
+export type SinkMode = "accept" | "reject-permanent" | "reject-temporary";
+
+export interface ReceivedMail {
+  to: string[];
+  from: string;
+  subject: string;
+  html: string;
+  text: string;
+  messageId: string;
+  parsed: ParsedMail;
+}
+
+export class SmtpSink {
+  readonly mails: ReceivedMail[] = [];
+  mode: SinkMode = "accept";
+  /** Delivery attempts the sink saw (accepted or refused). */
+  attempts = 0;
+  private server: SMTPServer;
+
+  private constructor(public port: number) {
+    this.server = this.createServer();
+  }
+
+  static async start(): Promise<SmtpSink> {
+    const sink = new SmtpSink(0);
+    await sink.listen();
+    return sink;
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  /** Resolves once `count` mails have arrived, failing after `timeoutMs`. */
+  async waitFor(count: number, timeoutMs = 15_000): Promise<ReceivedMail[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.mails.length < count) {
+      if (Date.now() > deadline) {
+        throw new Error(`expected ${count} mails, got ${this.mails.length} within ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return this.mails;
+  }
+
+  /** Closes the port: clients now get "connection refused". */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Listens again on the same port. */
+  async restart(): Promise<void> {
+    this.server = this.createServer();
+    await this.listen();
+  }
+
+  private listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.port, "127.0.0.1", () => {
+        const address = (
+          this.server as unknown as { server: { address(): AddressInfo } }
+        ).server.address();
+        this.port = address.port;
+        resolve();
+      });
+    });
+  }
+
+  private createServer(): SMTPServer {
+    return new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS", "AUTH"],
+      logger: false,
+      closeTimeout: 50,
+      onData: (stream, session, callback) => {
+        this.attempts += 1;
+        if (this.mode !== "accept") {
+          stream.resume();
+          stream.on("end", () => {
+            const permanent = this.mode === "reject-permanent";
+            const error = new Error(
+              permanent ? "mailbox unavailable" : "try again later",
+            ) as Error & {
+              responseCode: number;
+            };
+            error.responseCode = permanent ? 550 : 451;
+            callback(error);
+          });
+          return;
+        }
+        simpleParser(stream)
+          .then((parsed) => {
+            this.mails.push({
+              to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+              subject: parsed.subject ?? "",
+              html: typeof parsed.html === "string" ? parsed.html : "",
+              text: parsed.text ?? "",
+              messageId: parsed.messageId ?? "",
+              parsed,
+            });
+            callback();
+          })
+          .catch((error: Error) => callback(error));
+      },
+    });
+  }
+}
