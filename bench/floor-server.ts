@@ -1,0 +1,129 @@
+// The floor: a bare node:http + mysql2 server that runs, per request, the same SQL statements our
+// createPasskeyRegistrationLink (returnCode) runs, with no GraphQL, ORM or framework in between.
+// Started as its own process by bench/run.ts: node dist/bench/floor-server.js <port> <databaseUrl>
+import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
+import http from "node:http";
+import mysql from "mysql2/promise";
+import { generateCode } from "../src/services/code-generator";
+
+const [, , portArg, databaseUrl] = process.argv;
+const pool = mysql.createPool({
+  uri: databaseUrl!,
+  connectionLimit: 10,
+  timezone: "Z",
+  supportBigNumbers: true,
+});
+const codeKey = randomBytes(32);
+
+async function createRegistrationCode(token: string, userId: string) {
+  const tokenHash = createHash("sha256").update(token).digest("hex");
+  const [callers] = await pool.query<mysql.RowDataPacket[]>(
+    "SELECT t.id AS tokenId, t.expires_at AS expiresAt, u.id AS userId, u.organization_id AS organizationId, u.state AS state FROM personal_access_tokens t INNER JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? LIMIT 1",
+    [tokenHash],
+  );
+  const caller = callers[0];
+  if (!caller || caller.state !== "ACTIVE")
+    return { status: 401, body: { errors: [{ message: "invalid token" }] } };
+  const connection = await pool.getConnection();
+  try {
+    await connection.query("START TRANSACTION");
+    const [users] = await connection.query<mysql.RowDataPacket[]>(
+      "SELECT id, organization_id, type, state, username, username_key, email, email_verified, given_name, family_name, display_name, preferred_language, sequence, created_at, updated_at FROM users WHERE id = ? FOR UPDATE",
+      [userId],
+    );
+    const user = users[0];
+    if (!user) throw new Error("user not found");
+    if (user.id !== caller.userId) {
+      const [roles] = await connection.query<mysql.RowDataPacket[]>(
+        "SELECT role FROM memberships WHERE user_id = ? AND scope_id IN (?, ?)",
+        [caller.userId, "", user.organization_id],
+      );
+      if (!roles.some((row) => row.role === "IAM_OWNER" || row.role === "ORG_OWNER"))
+        throw new Error("denied");
+    }
+    const code = generateCode(12);
+    const codeId = randomUUID();
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + 3_600_000);
+    await connection.query(
+      "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, created_at, expires_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+      [
+        codeId,
+        user.id,
+        user.organization_id,
+        createHmac("sha256", codeKey).update(code).digest("hex"),
+        "RETURNED",
+        "ACTIVE",
+        0,
+        caller.userId,
+        now,
+        expiresAt,
+      ],
+    );
+    const [bumped] = await connection.query<mysql.ResultSetHeader>(
+      "UPDATE users SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?",
+      [1, user.id],
+    );
+    const sequence = bumped.insertId;
+    await connection.query(
+      "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, payload, creator, resource_owner, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      [
+        "user",
+        user.id,
+        sequence,
+        "user.human.passwordless.initialization.code.added",
+        JSON.stringify({ codeId, expiry: "3600s", medium: "RETURNED" }),
+        caller.userId,
+        user.organization_id,
+        now,
+      ],
+    );
+    await connection.query("COMMIT");
+    return {
+      status: 200,
+      body: {
+        data: {
+          createPasskeyRegistrationLink: {
+            details: {
+              sequence: String(sequence),
+              changeDate: now.toISOString(),
+              resourceOwner: user.organization_id,
+            },
+            code: { id: codeId, code },
+          },
+        },
+      },
+    };
+  } catch (error) {
+    await connection.query("ROLLBACK");
+    return { status: 200, body: { errors: [{ message: (error as Error).message }] } };
+  } finally {
+    connection.release();
+  }
+}
+
+const server = http.createServer((request, response) => {
+  let raw = "";
+  request.setEncoding("utf8");
+  request.on("data", (chunk: string) => (raw += chunk));
+  request.on("end", () => {
+    const token = (request.headers.authorization ?? "").replace(/^Bearer /, "");
+    const { variables } = JSON.parse(raw) as { variables: { input: { userId: string } } };
+    createRegistrationCode(token, variables.input.userId).then(
+      ({ status, body }) => {
+        response.writeHead(status, { "content-type": "application/json" });
+        response.end(JSON.stringify(body));
+      },
+      () => {
+        response.writeHead(500);
+        response.end();
+      },
+    );
+  });
+});
+server.keepAliveTimeout = 72_000;
+server.listen(Number(portArg), "127.0.0.1", () => process.send?.("ready"));
+process.on("SIGTERM", () => {
+  server.close();
+  void pool.end();
+});

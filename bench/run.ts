@@ -1,0 +1,312 @@
+// `npm run bench`: seeds MariaDB, starts the server and the floor as separate processes, drives
+// both with autocannon over loopback (interleaved, several rounds), measures the outbox drain, and
+// prints the table that bench/REPORT.md quotes. `--quick` makes a few-second smoke run.
+import { fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
+import { loadConfig } from "../src/config";
+import { createServices, openDatabase } from "../src/server";
+import { KeyRing } from "../src/services/key-ring";
+import { load } from "./load";
+import type { LoadResult, RequestFactory } from "./load";
+import { recreateDatabase, seed } from "./seed";
+import type { Seeded } from "./seed";
+import { CountingSink } from "./sink";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    duration: { type: "string" },
+    "drain-mails": { type: "string" },
+  },
+});
+const QUICK = args.quick;
+const ROUNDS = Number(args.rounds ?? (QUICK ? 1 : 3));
+const DURATION = Number(args.duration ?? (QUICK ? 1 : 5));
+const WARMUP = QUICK ? 1 : 2;
+const CONNECTIONS = QUICK ? [1, 16] : [1, 16, 64];
+const DRAIN_MAILS = Number(args["drain-mails"] ?? (QUICK ? 200 : 5000));
+const ORGS = 10;
+const USERS_PER_ORG = QUICK ? 100 : 1000;
+
+const MARIADB = process.env.BENCH_MARIADB_URL ?? "mysql://root@127.0.0.1:3306";
+const DATABASE = "plk_bench";
+const SERVER_PORT = 4411;
+const FLOOR_PORT = 4412;
+const ROOT = path.resolve(__dirname, "../..");
+
+const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { details { sequence changeDate resourceOwner } code { id code } } }`;
+const ADD = `mutation { addPasskeyLink { details { sequence changeDate resourceOwner } link expiration } }`;
+const SEND = `mutation { sendPasskeyLink { details { sequence changeDate resourceOwner } } }`;
+const ME = `{ me { id } }`;
+
+interface Scenario {
+  name: string;
+  floor: boolean;
+  requests: (seeded: Seeded) => RequestFactory;
+}
+
+/** Rotates through the seeded users so concurrent requests rarely wait on one user's row lock. */
+function rotating<T>(items: T[]): () => T {
+  let next = Math.floor(Math.random() * items.length);
+  return () => items[next++ % items.length]!;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: "createPasskeyRegistrationLink (returnCode, admin)",
+    floor: true,
+    requests: (seeded) => {
+      const user = rotating(seeded.users);
+      return () => ({
+        token: seeded.adminToken,
+        body: JSON.stringify({
+          query: CREATE,
+          variables: { input: { userId: user().id, returnCode: true } },
+        }),
+      });
+    },
+  },
+  {
+    name: "addPasskeyLink (self)",
+    floor: false,
+    requests: (seeded) => {
+      const user = rotating(seeded.users);
+      return () => ({ token: user().token, body: JSON.stringify({ query: ADD }) });
+    },
+  },
+  {
+    name: "sendPasskeyLink (self, mail to a local sink)",
+    floor: false,
+    requests: (seeded) => {
+      const user = rotating(seeded.users);
+      return () => ({ token: user().token, body: JSON.stringify({ query: SEND }) });
+    },
+  },
+  {
+    name: "{ me { id } }",
+    floor: false,
+    requests: (seeded) => {
+      const user = rotating(seeded.users);
+      return () => ({ token: user().token, body: JSON.stringify({ query: ME }) });
+    },
+  },
+];
+
+function serverEnv(sinkUrl: string, masterKey: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    NODE_ENV: "production",
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+    PORT: String(SERVER_PORT),
+    HOST: "127.0.0.1",
+    DATA_DIR: path.join(ROOT, ".bench/data"),
+    DATABASE_URL: `${MARIADB}/${DATABASE}`,
+    MASTER_KEY: masterKey,
+    SMTP_URL: sinkUrl,
+    MAIL_FROM: "Bench <bench@bench.example>",
+    SEND_RATE_LIMIT: "10000",
+    OUTBOX_POLL_MS: "100",
+  };
+}
+
+function startProcess(script: string, argv: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return fork(path.join(ROOT, "dist", script), argv, {
+    env,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+}
+
+async function waitUntilReady(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not become ready`);
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+function peakRssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+async function measureDrain(
+  config: ReturnType<typeof loadConfig>,
+  seeded: Seeded,
+  sink: CountingSink,
+  env: NodeJS.ProcessEnv,
+) {
+  const db = await openDatabase(config);
+  const services = createServices(config, db, new KeyRing(config.masterKey!));
+  const users = seeded.users.slice(0, DRAIN_MAILS);
+  for (let i = 0; i < users.length; i += 32) {
+    await Promise.all(
+      users.slice(i, i + 32).map((user) =>
+        services.passkeyLinks.sendLink(
+          {
+            caller: { userId: user.id, organizationId: user.organizationId, tokenId: "bench" },
+            orgId: null,
+          },
+          user.id,
+        ),
+      ),
+    );
+  }
+  await db.dataSource.destroy();
+  const before = sink.count;
+  const server = startProcess("src/main.js", [], env);
+  const started = Date.now();
+  await waitUntilReady(`http://127.0.0.1:${SERVER_PORT}/readyz`);
+  while (sink.count - before < users.length) {
+    if (Date.now() - started > 300_000) throw new Error("outbox drain took over 5 minutes");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const rss = peakRssMb(server.pid!);
+  await stopProcess(server);
+  return { mails: users.length, seconds, perSecond: users.length / seconds, rss };
+}
+
+async function main(): Promise<void> {
+  const masterKey = randomBytes(32).toString("base64");
+  const sink = await CountingSink.start();
+  const env = serverEnv(sink.url, masterKey);
+  fs.rmSync(path.join(ROOT, ".bench"), { recursive: true, force: true });
+  const config = loadConfig(env);
+  console.log(`seeding ${ORGS} organizations x ${USERS_PER_ORG} users into ${DATABASE} ...`);
+  await recreateDatabase(MARIADB, DATABASE);
+  const seeded = await seed(config, ORGS, USERS_PER_ORG);
+
+  const server = startProcess("src/main.js", [], env);
+  const floor = startProcess(
+    "bench/floor-server.js",
+    [String(FLOOR_PORT), `${MARIADB}/${DATABASE}`],
+    { PATH: process.env.PATH },
+  );
+  await waitUntilReady(`http://127.0.0.1:${SERVER_PORT}/readyz`);
+  await new Promise((resolve) => floor.once("message", resolve));
+
+  let serverRss: number | undefined;
+  const results: {
+    scenario: string;
+    target: "server" | "floor";
+    connections: number;
+    round: number;
+    result: LoadResult;
+  }[] = [];
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const scenario of SCENARIOS) {
+        for (const connections of CONNECTIONS) {
+          const targets = scenario.floor ? (["floor", "server"] as const) : (["server"] as const);
+          for (const target of round % 2 === 0 ? [...targets].reverse() : targets) {
+            const port = target === "server" ? SERVER_PORT : FLOOR_PORT;
+            const requests = scenario.requests(seeded);
+            await load(port, requests, connections, WARMUP);
+            const result = await load(port, requests, connections, DURATION);
+            results.push({ scenario: scenario.name, target, connections, round, result });
+            console.log(
+              `round ${round} ${target.padEnd(6)} ${scenario.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors}`,
+            );
+          }
+        }
+      }
+    }
+    serverRss = peakRssMb(server.pid!);
+  } finally {
+    await stopProcess(server);
+    await stopProcess(floor);
+  }
+
+  console.log(`\nmeasuring the outbox drain of ${DRAIN_MAILS} mails ...`);
+  const drain = await measureDrain(config, seeded, sink, env);
+  await sink.stop();
+
+  const lines: string[] = [];
+  lines.push(
+    `| scenario | conns | server req/s | p50 ms | p99 ms | errors | floor req/s | floor p99 ms | throughput vs floor | p99 vs floor |`,
+  );
+  lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  for (const scenario of SCENARIOS) {
+    for (const connections of CONNECTIONS) {
+      const pick = (target: "server" | "floor") =>
+        results
+          .filter(
+            (r) =>
+              r.scenario === scenario.name && r.connections === connections && r.target === target,
+          )
+          .map((r) => r.result);
+      const server = pick("server");
+      const floor = pick("floor");
+      const rps = median(server.map((r) => r.rps));
+      const p50 = median(server.map((r) => r.p50));
+      const p99 = median(server.map((r) => r.p99));
+      const errors = server.reduce((sum, r) => sum + r.errors, 0);
+      const cells = [
+        scenario.name,
+        connections,
+        rps.toFixed(0),
+        p50.toFixed(1),
+        p99.toFixed(1),
+        errors,
+      ];
+      if (floor.length > 0) {
+        const floorRps = median(floor.map((r) => r.rps));
+        const floorP99 = median(floor.map((r) => r.p99));
+        cells.push(
+          floorRps.toFixed(0),
+          floorP99.toFixed(1),
+          `${(rps / floorRps).toFixed(2)}x`,
+          `${(p99 / floorP99).toFixed(2)}x`,
+        );
+      } else {
+        cells.push("", "", "", "");
+      }
+      lines.push(`| ${cells.join(" | ")} |`);
+    }
+  }
+  console.log(`\nmedians over ${ROUNDS} round(s) of ${DURATION}s after ${WARMUP}s warm-up\n`);
+  console.log(lines.join("\n"));
+  console.log(`\nserver peak RSS during the load runs: ${serverRss ?? "?"} MB`);
+  console.log(
+    `outbox drain: ${drain.mails} mails in ${drain.seconds.toFixed(1)} s = ${drain.perSecond.toFixed(0)} mails/s (server peak RSS ${drain.rss} MB)`,
+  );
+  fs.mkdirSync(path.join(ROOT, ".bench"), { recursive: true });
+  fs.writeFileSync(
+    path.join(ROOT, ".bench/results.json"),
+    JSON.stringify({ rounds: ROUNDS, duration: DURATION, results, serverRss, drain }, null, 2),
+  );
+  const totalErrors = results.reduce((sum, r) => sum + r.result.errors, 0);
+  if (totalErrors > 0) {
+    console.error(`\n${totalErrors} requests failed`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

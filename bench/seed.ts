@@ -1,0 +1,119 @@
+// Seeds a fresh benchmark database: the instance owner, 10 organizations and 10,000 human users,
+// each with a personal access token (kept in memory for the self-service scenarios).
+import { randomBytes } from "node:crypto";
+import mysql from "mysql2/promise";
+import type { Config } from "../src/config";
+import { MembershipEntity } from "../src/entities/membership.entity";
+import { OrganizationEntity } from "../src/entities/organization.entity";
+import { PersonalAccessTokenEntity } from "../src/entities/personal-access-token.entity";
+import { UserEntity } from "../src/entities/user.entity";
+import { createServices, openDatabase } from "../src/server";
+import { uuidV7 } from "../src/services/clock";
+import { KeyRing } from "../src/services/key-ring";
+import { hashToken } from "../src/services/token.service";
+
+export interface Seeded {
+  adminToken: string;
+  users: { id: string; organizationId: string; token: string }[];
+}
+
+export async function recreateDatabase(serverUrl: string, name: string): Promise<void> {
+  const connection = await mysql.createConnection(serverUrl);
+  await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  await connection.query(
+    `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+  );
+  await connection.end();
+}
+
+export async function seed(
+  config: Config,
+  organizations: number,
+  usersPerOrg: number,
+): Promise<Seeded> {
+  const db = await openDatabase(config);
+  try {
+    const services = createServices(config, db, new KeyRing(config.masterKey!));
+    const { token: adminToken } = await services.bootstrap.bootstrap("Bench");
+    const now = new Date();
+    const users: Seeded["users"] = [];
+    for (let o = 0; o < organizations; o++) {
+      const organizationId = uuidV7.next();
+      await db.dataSource
+        .createQueryBuilder()
+        .insert()
+        .into(OrganizationEntity)
+        .values({
+          id: organizationId,
+          name: `Org ${o}`,
+          sequence: 0,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .execute();
+      const batch = Array.from({ length: usersPerOrg }, (_, u) => {
+        const id = uuidV7.next();
+        const username = `user-${o}-${u}`;
+        return {
+          entity: {
+            id,
+            organizationId,
+            type: "HUMAN" as const,
+            state: "ACTIVE" as const,
+            username,
+            usernameKey: username,
+            email: `${username}@bench.example`,
+            emailVerified: true,
+            givenName: "Bench",
+            familyName: `User ${u}`,
+            displayName: `Bench User ${o}-${u}`,
+            preferredLanguage: u % 2 === 0 ? "en" : "de",
+            sequence: 0,
+            createdAt: now,
+            updatedAt: now,
+          },
+          token: `plk_${randomBytes(32).toString("base64url")}`,
+        };
+      });
+      for (let i = 0; i < batch.length; i += 500) {
+        const slice = batch.slice(i, i + 500);
+        await db.dataSource
+          .createQueryBuilder()
+          .insert()
+          .into(UserEntity)
+          .values(slice.map((b) => b.entity))
+          .execute();
+        await db.dataSource
+          .createQueryBuilder()
+          .insert()
+          .into(PersonalAccessTokenEntity)
+          .values(
+            slice.map((b) => ({
+              id: uuidV7.next(),
+              userId: b.entity.id,
+              tokenHash: hashToken(b.token),
+              expiresAt: null,
+              createdAt: now,
+            })),
+          )
+          .execute();
+      }
+      // One organization owner per organization, so membership lookups see realistic rows.
+      await db.dataSource
+        .createQueryBuilder()
+        .insert()
+        .into(MembershipEntity)
+        .values({
+          userId: batch[0]!.entity.id,
+          scopeId: organizationId,
+          role: "ORG_OWNER",
+          createdAt: now,
+        })
+        .execute();
+      for (const b of batch) users.push({ id: b.entity.id, organizationId, token: b.token });
+    }
+    return { adminToken, users };
+  } finally {
+    await db.dataSource.destroy();
+  }
+}
