@@ -1,5 +1,7 @@
 // The floor: a bare node:http + mysql2 server that runs, per request, the same SQL statements our
-// createPasskeyRegistrationLink (returnCode) runs, with no GraphQL, ORM or framework in between.
+// createPasskeyRegistrationLink (returnCode) runs — the caller with its roles; then in one
+// transaction the target user FOR UPDATE, the code, the sequence bump and the event — with no
+// GraphQL, ORM or framework in between.
 // Started as its own process by bench/run.ts: node dist/bench/floor-server.js <port> <databaseUrl>
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
@@ -18,7 +20,7 @@ const codeKey = randomBytes(32);
 async function createRegistrationCode(token: string, userId: string) {
   const tokenHash = createHash("sha256").update(token).digest("hex");
   const [callers] = await pool.query<mysql.RowDataPacket[]>(
-    "SELECT t.id AS tokenId, t.expires_at AS expiresAt, u.id AS userId, u.organization_id AS organizationId, u.state AS state FROM personal_access_tokens t INNER JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? LIMIT 1",
+    "SELECT t.id AS tokenId, t.expires_at AS expiresAt, u.id AS userId, u.organization_id AS organizationId, u.state AS state, m.scope_id AS scopeId, m.role AS role FROM personal_access_tokens t INNER JOIN users u ON u.id = t.user_id LEFT JOIN memberships m ON m.user_id = u.id WHERE t.token_hash = ?",
     [tokenHash],
   );
   const caller = callers[0];
@@ -33,14 +35,12 @@ async function createRegistrationCode(token: string, userId: string) {
     );
     const user = users[0];
     if (!user) throw new Error("user not found");
-    if (user.id !== caller.userId) {
-      const [roles] = await connection.query<mysql.RowDataPacket[]>(
-        "SELECT role FROM memberships WHERE user_id = ? AND scope_id IN (?, ?)",
-        [caller.userId, "", user.organization_id],
-      );
-      if (!roles.some((row) => row.role === "IAM_OWNER" || row.role === "ORG_OWNER"))
-        throw new Error("denied");
-    }
+    const permitted = callers.some(
+      (row) =>
+        (row.scopeId === "" || row.scopeId === user.organization_id) &&
+        (row.role === "IAM_OWNER" || row.role === "ORG_OWNER"),
+    );
+    if (user.id !== caller.userId && !permitted) throw new Error("denied");
     const code = generateCode(12);
     const codeId = randomUUID();
     const now = new Date();

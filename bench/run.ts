@@ -22,13 +22,20 @@ const { values: args } = parseArgs({
     rounds: { type: "string" },
     duration: { type: "string" },
     "drain-mails": { type: "string" },
+    profile: { type: "boolean", default: false },
+    only: { type: "string" },
+    connections: { type: "string" },
   },
 });
 const QUICK = args.quick;
 const ROUNDS = Number(args.rounds ?? (QUICK ? 1 : 3));
 const DURATION = Number(args.duration ?? (QUICK ? 1 : 5));
 const WARMUP = QUICK ? 1 : 2;
-const CONNECTIONS = QUICK ? [1, 16] : [1, 16, 64];
+const CONNECTIONS = args.connections
+  ? args.connections.split(",").map(Number)
+  : QUICK
+    ? [1, 16]
+    : [1, 16, 64];
 const DRAIN_MAILS = Number(args["drain-mails"] ?? (QUICK ? 200 : 5000));
 const ORGS = 10;
 const USERS_PER_ORG = QUICK ? 100 : 1000;
@@ -115,7 +122,11 @@ function serverEnv(sinkUrl: string, masterKey: string): NodeJS.ProcessEnv {
 }
 
 function startProcess(script: string, argv: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const profile = args.profile
+    ? ["--cpu-prof", `--cpu-prof-dir=${path.join(ROOT, ".bench/profiles")}`]
+    : [];
   return fork(path.join(ROOT, "dist", script), argv, {
+    execArgv: profile,
     env,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -167,7 +178,12 @@ async function measureDrain(
       users.slice(i, i + 32).map((user) =>
         services.passkeyLinks.sendLink(
           {
-            caller: { userId: user.id, organizationId: user.organizationId, tokenId: "bench" },
+            caller: {
+              userId: user.id,
+              organizationId: user.organizationId,
+              tokenId: "bench",
+              roles: [],
+            },
             orgId: null,
           },
           user.id,
@@ -219,7 +235,7 @@ async function main(): Promise<void> {
   }[] = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const scenario of SCENARIOS) {
+      for (const scenario of SCENARIOS.filter((s) => !args.only || s.name.includes(args.only))) {
         for (const connections of CONNECTIONS) {
           const targets = scenario.floor ? (["floor", "server"] as const) : (["server"] as const);
           for (const target of round % 2 === 0 ? [...targets].reverse() : targets) {

@@ -209,8 +209,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   let stopping: Promise<void> | undefined;
   // Responses finished during shutdown close their connection, so keep-alive clients let go.
-  http.addHook("onSend", async (_request, reply) => {
+  http.addHook("onSend", (_request, reply, payload, done) => {
     if (stopping) void reply.header("connection", "close");
+    done(null, payload);
   });
   return {
     http,

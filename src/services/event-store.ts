@@ -1,6 +1,7 @@
 // Appends events to an aggregate in the caller's transaction and reports the resulting details.
 import type { EntityManager } from "typeorm";
 import type { AggregateTable, Database } from "../db/database";
+import { CompiledInsert } from "../db/compiled-sql";
 import { EventEntity } from "../entities/event.entity";
 import type { Clock } from "./clock";
 
@@ -29,10 +30,23 @@ export interface WriteDetails {
 }
 
 export class EventStore {
+  private readonly insert: CompiledInsert<EventEntity, keyof EventEntity>;
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.insert = new CompiledInsert(db.dataSource, EventEntity, [
+      "aggregateType",
+      "aggregateId",
+      "sequence",
+      "eventType",
+      "payload",
+      "creator",
+      "resourceOwner",
+      "createdAt",
+    ]);
+  }
 
   /**
    * Numbers `events` after the aggregate's current sequence and inserts them. Must run inside the
@@ -54,24 +68,19 @@ export class EventStore {
       throw new Error(`aggregate ${aggregate.type} ${aggregate.id} is missing`);
     const eventDate = this.clock.now();
     const first = last - events.length + 1;
-    await tx
-      .createQueryBuilder()
-      .insert()
-      .into(EventEntity)
-      .values(
-        events.map((event, index) => ({
-          aggregateType: aggregate.type,
-          aggregateId: aggregate.id,
-          sequence: first + index,
-          eventType: event.type,
-          payload: JSON.stringify(event.payload ?? {}),
-          creator,
-          resourceOwner: aggregate.resourceOwner,
-          createdAt: eventDate,
-        })),
-      )
-      .updateEntity(false)
-      .execute();
+    await this.insert.run(
+      tx,
+      events.map((event, index) => ({
+        aggregateType: aggregate.type,
+        aggregateId: aggregate.id,
+        sequence: first + index,
+        eventType: event.type,
+        payload: JSON.stringify(event.payload ?? {}),
+        creator,
+        resourceOwner: aggregate.resourceOwner,
+        createdAt: eventDate,
+      })),
+    );
     return { sequence: last, eventDate, resourceOwner: aggregate.resourceOwner };
   }
 }

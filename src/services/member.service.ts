@@ -53,9 +53,8 @@ export class MemberService {
     return this.db.transaction(async (tx) => {
       if (organizationId !== null) await this.organizations.requireExists(tx, organizationId);
       const user = await this.users.findExisting(tx, input.userId, true);
-      await this.permissions.require(
-        tx,
-        caller.userId,
+      this.permissions.require(
+        caller,
         organizationId === null ? "iam.member.write" : "org.member.write",
         organizationId,
       );

@@ -29,7 +29,7 @@ export class OrganizationService {
   ): Promise<{ details: WriteDetails; organizationId: string }> {
     const caller = requireCaller(ctx);
     return this.db.transaction(async (tx) => {
-      await this.permissions.require(tx, caller.userId, "org.write", null);
+      this.permissions.require(caller, "org.write", null);
       const { name } = parseInput(addOrganizationInput, input, "ORG-input");
       const organizationId = await this.insert(tx, name);
       const details = await this.events.append(

@@ -1,6 +1,7 @@
 // Passkey registration codes: creation (hash only), the one-time check, listing and revocation.
 import type { EntityManager } from "typeorm";
 import type { Config } from "../config";
+import { CompiledInsert } from "../db/compiled-sql";
 import type { Database } from "../db/database";
 import type { DeliveryStateValue } from "../entities/outbox-message.entity";
 import { OutboxMessageEntity } from "../entities/outbox-message.entity";
@@ -61,7 +62,22 @@ export class PasskeyCodeService {
     private readonly random?: RandomBytes,
   ) {
     users.onRemoval((tx, userId) => this.endAllOf(tx, userId));
+    this.insertCode = new CompiledInsert(db.dataSource, PasskeyCodeEntity, [
+      "id",
+      "userId",
+      "organizationId",
+      "codeHash",
+      "medium",
+      "state",
+      "failedChecks",
+      "creator",
+      "createdAt",
+      "expiresAt",
+      "endedAt",
+    ]);
   }
+
+  private readonly insertCode: CompiledInsert<PasskeyCodeEntity, keyof PasskeyCodeEntity>;
 
   get lifetimeSeconds(): number {
     return this.settings.lifetimeSeconds;
@@ -78,11 +94,8 @@ export class PasskeyCodeService {
     const codeId = this.ids.next();
     const createdAt = this.clock.now();
     const expiresAt = new Date(createdAt.getTime() + this.settings.lifetimeSeconds * 1000);
-    await tx
-      .createQueryBuilder()
-      .insert()
-      .into(PasskeyCodeEntity)
-      .values({
+    await this.insertCode.run(tx, [
+      {
         id: codeId,
         userId: user.id,
         organizationId: user.organizationId,
@@ -94,9 +107,8 @@ export class PasskeyCodeService {
         createdAt,
         expiresAt,
         endedAt: null,
-      })
-      .updateEntity(false)
-      .execute();
+      },
+    ]);
     return { codeId, code, createdAt, expiresAt };
   }
 

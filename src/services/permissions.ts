@@ -1,7 +1,7 @@
 // Roles, the permissions they grant, and the check "may this caller do X in organization O".
-import type { EntityManager } from "typeorm";
+import { INSTANCE_SCOPE } from "../entities/membership.entity";
 import { ApiError } from "../errors";
-import { INSTANCE_SCOPE, MembershipEntity } from "../entities/membership.entity";
+import type { Caller } from "./request-context";
 
 export const INSTANCE_ROLES = ["IAM_OWNER", "IAM_USER_MANAGER"] as const;
 export const ORG_ROLES = ["ORG_OWNER", "ORG_USER_MANAGER"] as const;
@@ -48,23 +48,16 @@ export function roleGrants(role: string, permission: Permission): boolean {
 
 export class PermissionService {
   /**
-   * True when `userId` holds `permission` in `organizationId` (instance roles count in every
-   * organization), or at instance level when `organizationId` is null.
+   * True when the caller holds `permission` in `organizationId` (instance roles count in every
+   * organization), or at instance level when `organizationId` is null. The roles come with the
+   * caller's token (one query per request), so checking costs no round trip.
    */
-  async has(
-    db: EntityManager,
-    userId: string,
-    permission: Permission,
-    organizationId: string | null,
-  ): Promise<boolean> {
-    const scopes = organizationId === null ? [INSTANCE_SCOPE] : [INSTANCE_SCOPE, organizationId];
-    const rows = await db
-      .createQueryBuilder(MembershipEntity, "m")
-      .select("m.role", "role")
-      .where("m.userId = :userId", { userId })
-      .andWhere("m.scopeId IN (:...scopes)", { scopes })
-      .getRawMany<{ role: string }>();
-    return rows.some((row) => roleGrants(row.role, permission));
+  has(caller: Caller, permission: Permission, organizationId: string | null): boolean {
+    return caller.roles.some(
+      ({ scopeId, role }) =>
+        (scopeId === INSTANCE_SCOPE || (organizationId !== null && scopeId === organizationId)) &&
+        roleGrants(role, permission),
+    );
   }
 
   /**
@@ -72,13 +65,8 @@ export class PermissionService {
    * pass the *target's* organization, never the header's, so an owner of one organization gets
    * nothing in another.
    */
-  async require(
-    db: EntityManager,
-    userId: string,
-    permission: Permission,
-    organizationId: string | null,
-  ): Promise<void> {
-    if (!(await this.has(db, userId, permission, organizationId))) {
+  require(caller: Caller, permission: Permission, organizationId: string | null): void {
+    if (!this.has(caller, permission, organizationId)) {
       throw ApiError.permissionDenied("AUTHZ-denied", `permission ${permission} is missing`);
     }
   }

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { EntityManager } from "typeorm";
 import { z } from "zod";
 import type { Database } from "../db/database";
+import { MembershipEntity } from "../entities/membership.entity";
 import { PersonalAccessTokenEntity } from "../entities/personal-access-token.entity";
 import { UserEntity } from "../entities/user.entity";
 import { ApiError } from "../errors";
@@ -102,28 +103,15 @@ export class TokenService {
     return { tokenId, token };
   }
 
-  /** The caller behind a bearer token; UNAUTHENTICATED when unknown, expired, or its user is not active. */
+  /**
+   * The caller behind a bearer token, with its roles, in one query; UNAUTHENTICATED when the
+   * token is unknown or expired or its user is not active.
+   */
   async authenticate(token: string): Promise<Caller> {
-    const row = await this.db.read((db) =>
-      db
-        .createQueryBuilder(PersonalAccessTokenEntity, "t")
-        .innerJoin(UserEntity, "u", "u.id = t.userId")
-        .select([
-          "t.id AS tokenId",
-          "t.expiresAt AS expiresAt",
-          "u.id AS userId",
-          "u.organizationId AS organizationId",
-          "u.state AS state",
-        ])
-        .where("t.tokenHash = :hash", { hash: hashToken(token) })
-        .getRawOne<{
-          tokenId: string;
-          expiresAt: Date | string | null;
-          userId: string;
-          organizationId: string;
-          state: string;
-        }>(),
+    const rows = await this.db.read((db) =>
+      db.query<CallerRow[]>(this.callerQuery, [hashToken(token)]),
     );
+    const row = rows[0];
     if (!row) throw ApiError.unauthenticated("AUTH-token-invalid", "invalid token");
     if (
       row.expiresAt !== null &&
@@ -131,10 +119,44 @@ export class TokenService {
     ) {
       throw ApiError.unauthenticated("AUTH-token-expired", "token expired");
     }
-    if (row.state !== "ACTIVE")
+    if (row.state !== "ACTIVE") {
       throw ApiError.unauthenticated("AUTH-user-inactive", "the token's user is not active");
-    return { userId: row.userId, organizationId: row.organizationId, tokenId: row.tokenId };
+    }
+    const roles = rows.flatMap((r) =>
+      r.role === null ? [] : [{ scopeId: r.scopeId!, role: r.role }],
+    );
+    return { userId: row.userId, organizationId: row.organizationId, tokenId: row.tokenId, roles };
   }
+
+  /** Built once by the query builder; only the token hash changes per request. */
+  private readonly callerQuery = (() => {
+    const [sql] = this.db.dataSource
+      .createQueryBuilder(PersonalAccessTokenEntity, "t")
+      .innerJoin(UserEntity, "u", "u.id = t.userId")
+      .leftJoin(MembershipEntity, "m", "m.userId = u.id")
+      .select([
+        "t.id AS tokenId",
+        "t.expiresAt AS expiresAt",
+        "u.id AS userId",
+        "u.organizationId AS organizationId",
+        "u.state AS state",
+        "m.scopeId AS scopeId",
+        "m.role AS role",
+      ])
+      .where("t.tokenHash = :hash", { hash: "" })
+      .getQueryAndParameters();
+    return sql;
+  })();
+}
+
+interface CallerRow {
+  tokenId: string;
+  expiresAt: Date | string | null;
+  userId: string;
+  organizationId: string;
+  state: string;
+  scopeId: string | null;
+  role: string | null;
 }
 
 /** Raw selects return DATETIME as a Date (mysql2) or as UTC text (SQLite). */

@@ -1,6 +1,7 @@
 // Users: creation, lookup, state changes and removal, each with its events in one transaction.
 import type { EntityManager } from "typeorm";
 import { z } from "zod";
+import { CompiledSelect } from "../db/compiled-sql";
 import type { Database } from "../db/database";
 import { isUniqueViolation } from "../db/database";
 import { MembershipEntity } from "../entities/membership.entity";
@@ -87,14 +88,37 @@ export class UserService {
     private readonly ids: IdGenerator,
   ) {}
 
+  private readonly selectUser = new CompiledSelect(
+    this.db.dataSource,
+    UserEntity,
+    [
+      "id",
+      "organizationId",
+      "type",
+      "state",
+      "username",
+      "usernameKey",
+      "email",
+      "emailVerified",
+      "givenName",
+      "familyName",
+      "displayName",
+      "preferredLanguage",
+      "sequence",
+      "createdAt",
+      "updatedAt",
+    ] as const,
+    (column) => `WHERE ${column("id")} = ?`,
+  );
+
   onRemoval(hook: UserRemovalHook): void {
     this.removalHooks.push(hook);
   }
 
   /** The user unless missing or removed (both NOT_FOUND); `lock` holds its row until commit. */
   async findExisting(db: EntityManager, id: string, lock = false): Promise<UserEntity> {
-    const query = db.createQueryBuilder(UserEntity, "u").where("u.id = :id", { id });
-    const user = await (lock ? this.db.forUpdate(query) : query).getOne();
+    const suffix = lock && this.db.dialect === "mysql" ? " FOR UPDATE" : "";
+    const user = await this.selectUser.one(db, [id], suffix);
     if (!user || user.state === "REMOVED")
       throw ApiError.notFound("USER-not-found", "user not found");
     return user;
@@ -114,7 +138,7 @@ export class UserService {
   ): Promise<UserEntity> {
     const target = await this.findExisting(db, targetId, options.lock ?? false);
     if (!(options.allowSelf && target.id === caller.userId)) {
-      await this.permissions.require(db, caller.userId, permission, target.organizationId);
+      this.permissions.require(caller, permission, target.organizationId);
     }
     return target;
   }
@@ -218,10 +242,8 @@ export class UserService {
   ): Promise<string> {
     const caller = requireCaller(ctx);
     const organizationId = requested ?? ctx.orgId ?? caller.organizationId;
-    await this.db.read(async (db) => {
-      await this.organizations.requireExists(db, organizationId);
-      await this.permissions.require(db, caller.userId, "user.write", organizationId);
-    });
+    await this.db.read((db) => this.organizations.requireExists(db, organizationId));
+    this.permissions.require(caller, "user.write", organizationId);
     return organizationId;
   }
 

@@ -1,0 +1,94 @@
+// Statements for the hot paths, built once from TypeORM's entity metadata and run with
+// `tx.query`. TypeORM still names the tables and columns and converts every value both ways
+// (dates, booleans, transformers) per engine; what is skipped is generating the same SQL text and
+// hydrating entities on every request, which cost more CPU than the round trip itself.
+import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
+
+type Columns<E> = readonly (keyof E & string)[];
+
+function columnsOf<E extends ObjectLiteral>(
+  dataSource: DataSource,
+  entity: EntityTarget<E>,
+  properties: Columns<E>,
+) {
+  const metadata = dataSource.getMetadata(entity);
+  const columns = properties.map((property) => {
+    const column = metadata.findColumnWithPropertyName(property);
+    if (!column) throw new Error(`${metadata.name} has no column ${property}`);
+    return column;
+  });
+  return { table: dataSource.driver.escape(metadata.tablePath), columns };
+}
+
+/** INSERT of whole rows; one statement for any number of rows. */
+export class CompiledInsert<E extends ObjectLiteral, K extends keyof E & string> {
+  private readonly table: string;
+  private readonly columns: ColumnMetadata[];
+  private readonly head: string;
+  private readonly tuple: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    entity: EntityTarget<E>,
+    private readonly properties: readonly K[],
+  ) {
+    ({ table: this.table, columns: this.columns } = columnsOf(dataSource, entity, properties));
+    const names = this.columns.map((column) => dataSource.driver.escape(column.databaseName));
+    this.head = `INSERT INTO ${this.table} (${names.join(", ")}) VALUES `;
+    this.tuple = `(${names.map(() => "?").join(", ")})`;
+  }
+
+  async run(tx: EntityManager, rows: readonly Pick<E, K>[]): Promise<void> {
+    const values: unknown[] = [];
+    for (const row of rows) {
+      this.columns.forEach((column, index) => {
+        values.push(
+          this.dataSource.driver.preparePersistentValue(row[this.properties[index]!], column),
+        );
+      });
+    }
+    await tx.query(this.head + rows.map(() => this.tuple).join(", "), values);
+  }
+}
+
+/** SELECT of listed columns by a fixed WHERE clause (`?` placeholders, in order). */
+export class CompiledSelect<E extends ObjectLiteral, P extends keyof E & string> {
+  private readonly columns: ColumnMetadata[];
+  private readonly sql: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    entity: EntityTarget<E>,
+    private readonly properties: readonly P[],
+    /** Everything after FROM <table>, with column names as in the database. */
+    where: (column: (property: keyof E & string) => string) => string,
+  ) {
+    const { table, columns } = columnsOf(dataSource, entity, properties);
+    this.columns = columns;
+    const metadata = dataSource.getMetadata(entity);
+    const column = (property: keyof E & string) =>
+      dataSource.driver.escape(metadata.findColumnWithPropertyName(property)!.databaseName);
+    const selected = columns.map((c, i) => `${dataSource.driver.escape(c.databaseName)} AS c${i}`);
+    this.sql = `SELECT ${selected.join(", ")} FROM ${table} ${where(column)}`;
+  }
+
+  /** `suffix`: e.g. " FOR UPDATE" (MySQL only). */
+  async all(tx: EntityManager, params: unknown[], suffix = ""): Promise<Pick<E, P>[]> {
+    const rows = await tx.query<Record<string, unknown>[]>(this.sql + suffix, params);
+    return rows.map((raw) => {
+      const entity = {} as Pick<E, P>;
+      this.columns.forEach((column, index) => {
+        entity[this.properties[index]!] = this.dataSource.driver.prepareHydratedValue(
+          raw[`c${index}`],
+          column,
+        ) as E[P];
+      });
+      return entity;
+    });
+  }
+
+  async one(tx: EntityManager, params: unknown[], suffix = ""): Promise<Pick<E, P> | undefined> {
+    return (await this.all(tx, params, suffix))[0];
+  }
+}
