@@ -1,4 +1,5 @@
 // One autocannon run against a local port: GraphQL POSTs built per request, GraphQL errors counted.
+import fs from "node:fs";
 import autocannon from "autocannon";
 
 export type RequestFactory = () => { token: string; body: string };
@@ -9,15 +10,25 @@ export interface LoadResult {
   p99: number;
   errors: number;
   requests: number;
+  /** CPU time (user + system) the target process spent per request, in ms. */
+  cpuMsPerRequest: number;
+}
+
+/** utime + stime of a process, in ms (clock ticks are 10 ms on Linux). */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 export async function load(
+  pid: number,
   port: number,
   next: RequestFactory,
   connections: number,
   seconds: number,
 ): Promise<LoadResult> {
   let graphqlErrors = 0;
+  const cpuBefore = cpuMs(pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/graphql`,
     connections,
@@ -39,7 +50,9 @@ export async function load(
       },
     ],
   });
+  const cpu = cpuMs(pid) - cpuBefore;
   return {
+    cpuMsPerRequest: result.requests.total > 0 ? cpu / result.requests.total : 0,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,

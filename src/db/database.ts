@@ -19,9 +19,20 @@ export class Database {
     this.dialect = dataSource.options.type === "better-sqlite3" ? "sqlite" : "mysql";
   }
 
-  /** Runs `work` in one transaction: everything it writes commits together or not at all. */
-  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    return this.serialized(() => this.dataSource.transaction(work));
+  /**
+   * Runs `work` in one transaction: everything it writes commits together or not at all. A
+   * transaction MySQL/MariaDB picked as a deadlock victim was rolled back whole, so it is run
+   * again (up to three times) instead of failing the request.
+   */
+  async transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.serialized(() => this.dataSource.transaction(work));
+      } catch (error) {
+        if (attempt >= 3 || !isDeadlock(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      }
+    }
   }
 
   /** Runs read-only work outside a transaction. */
@@ -59,6 +70,29 @@ export class Database {
     return rows[0] === undefined ? undefined : Number(rows[0].sequence);
   }
 
+  /**
+   * Adds each aggregate's count to its sequence and returns the new values, in two statements
+   * whatever the number of aggregates (one UPDATE locking the rows, one SELECT reading them).
+   */
+  async bumpSequences(
+    tx: EntityManager,
+    table: AggregateTable,
+    increments: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number>> {
+    const ids = [...increments.keys()].sort();
+    const cases = ids.map(() => "WHEN ? THEN ?").join(" ");
+    const placeholders = ids.map(() => "?").join(", ");
+    await tx.query(
+      `UPDATE ${table} SET sequence = sequence + CASE id ${cases} END WHERE id IN (${placeholders})`,
+      [...ids.flatMap((id) => [id, increments.get(id)]), ...ids],
+    );
+    const rows = await tx.query<{ id: string; sequence: number | string }[]>(
+      `SELECT id, sequence FROM ${table} WHERE id IN (${placeholders})`,
+      ids,
+    );
+    return new Map(rows.map((row) => [row.id, Number(row.sequence)]));
+  }
+
   /** True when the database answers a trivial query within `timeoutMs`. */
   async ping(timeoutMs = 2000): Promise<boolean> {
     if (!this.dataSource.isInitialized) return false;
@@ -83,6 +117,12 @@ export class Database {
     this.sqliteQueue = run.catch(() => undefined);
     return run;
   }
+}
+
+function isDeadlock(error: unknown): boolean {
+  return (
+    error instanceof QueryFailedError && (error.driverError as { errno?: number }).errno === 1213
+  );
 }
 
 /** True for a duplicate-key failure on either engine. */

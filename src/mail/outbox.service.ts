@@ -83,7 +83,7 @@ export class OutboxService {
     const token = this.ids.next();
     const now = this.clock.now();
     const until = new Date(now.getTime() + leaseMs);
-    const claimed = await this.db.transaction(async (tx) => {
+    const claimed = await this.claimTransaction(async (tx) => {
       const due = tx
         .createQueryBuilder(OutboxMessageEntity, "o")
         .select("o.id", "id")
@@ -111,6 +111,16 @@ export class OutboxService {
     return (await this.db.read((db) =>
       db.getRepository(OutboxMessageEntity).find({ where: { claimToken: token } }),
     )) as ClaimedMail[];
+  }
+
+  /**
+   * MySQL/MariaDB claim under READ COMMITTED: under REPEATABLE READ the claim's scans also lock the
+   * gaps between rows, and a request enqueueing a mail into such a gap deadlocks with it.
+   */
+  private claimTransaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.dialect === "mysql"
+      ? this.db.dataSource.transaction("READ COMMITTED", work)
+      : this.db.transaction(work);
   }
 
   private markClaimed(tx: EntityManager, token: string, until: Date) {

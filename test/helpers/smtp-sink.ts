@@ -1,5 +1,6 @@
 // A real SMTP server in the test process (smtp-server + mailparser) that records what it receives
-// and can accept, refuse permanently (550) or temporarily (451), or go away and come back.
+// and can accept, refuse permanently (550) or temporarily (451), answer slowly, or go away and come
+// back.
 import type { AddressInfo } from "node:net";
 import type { ParsedMail } from "mailparser";
 import { simpleParser } from "mailparser";
@@ -22,7 +23,13 @@ export class SmtpSink {
   mode: SinkMode = "accept";
   /** Delivery attempts the sink saw (accepted or refused). */
   attempts = 0;
+  /**
+   * How long the sink holds a received message before accepting it, so tests can catch sends in
+   * flight. A message whose connection closed meanwhile was never accepted and is not recorded.
+   */
+  delayMs = 0;
   private server: SMTPServer;
+  private readonly closedSessions = new Set<string>();
 
   private constructor(public port: number) {
     this.server = this.createServer();
@@ -75,7 +82,7 @@ export class SmtpSink {
   }
 
   private createServer(): SMTPServer {
-    return new SMTPServer({
+    const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ["STARTTLS", "AUTH"],
       logger: false,
@@ -97,7 +104,9 @@ export class SmtpSink {
           return;
         }
         simpleParser(stream)
-          .then((parsed) => {
+          .then(async (parsed) => {
+            if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+            if (this.closedSessions.has(session.id)) return;
             this.mails.push({
               to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
               from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
@@ -111,6 +120,13 @@ export class SmtpSink {
           })
           .catch((error: Error) => callback(error));
       },
+      onClose: (session) => {
+        this.closedSessions.add(session.id);
+      },
     });
+    // A client that dies mid-session (a killed server process) resets its connection; without a
+    // listener that error would crash the test process.
+    server.on("error", () => undefined);
+    return server;
   }
 }
