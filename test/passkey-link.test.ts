@@ -5,6 +5,7 @@ import { DETAILS, actor, addHuman, addMachine, addOrg } from "./helpers/fixtures
 import type { TestApp } from "./helpers/harness";
 import { expectError, startTestApp } from "./helpers/harness";
 import { SmtpSink } from "./helpers/smtp-sink";
+import { eventually } from "./helpers/wait";
 
 const EXTERNAL = "https://id.example.com";
 
@@ -543,8 +544,13 @@ describe("listing and revoking", () => {
       )
     ).createPasskeyRegistrationLink.code;
     await waitForMailTo(await emailOf(olga.userId));
-    await t.app.outboxWorker.drain();
-    const result = await t.gql(LIST, { userId: olga.userId }, { token: olga.token });
+    // The outcome is recorded right after the batch's sends complete.
+    const result = await eventually("the delivery to be recorded", async () => {
+      const listed = await t.gql(LIST, { userId: olga.userId }, { token: olga.token });
+      return listed.data.passkeyRegistrationCodes[1]?.delivery?.state === "SENT"
+        ? listed
+        : undefined;
+    });
     const codes = result.data.passkeyRegistrationCodes;
     expect(codes.map((code: { medium: string }) => code.medium)).toEqual([
       "RETURNED",

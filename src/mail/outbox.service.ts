@@ -132,25 +132,60 @@ export class OutboxService {
   }
 
   /**
-   * Records the outcome of one attempt, in the caller's transaction. Sent and failed rows lose
-   * their ciphertext. Returns false when the claim was lost (the lease ran out and another worker
-   * took the row), in which case nothing is written.
+   * Records the outcomes of one claimed batch, in the caller's transaction: sent rows in one
+   * statement, the rare retries and failures one by one. Sent and failed rows lose their
+   * ciphertext. Rows whose claim was lost (the lease ran out and another worker took them) are
+   * left alone; the returned set names the rows that were recorded.
    */
-  async record(tx: EntityManager, mail: ClaimedMail, outcome: Outcome): Promise<boolean> {
+  async recordBatch(
+    tx: EntityManager,
+    token: string,
+    results: readonly { mail: ClaimedMail; outcome: Outcome }[],
+  ): Promise<Set<string>> {
+    const stillHeld = await this.db
+      .forUpdate(
+        tx
+          .createQueryBuilder(OutboxMessageEntity, "o")
+          .select("o.id", "id")
+          .where("o.claimToken = :token", { token }),
+      )
+      .getRawMany<{ id: string }>();
+    const held = new Set(stillHeld.map((row) => row.id));
     const now = this.clock.now();
-    const changes =
-      outcome.kind === "sent"
-        ? { state: "SENT" as const, sentAt: now, linkCiphertext: null, lastError: null }
-        : outcome.kind === "failed"
-          ? { state: "FAILED" as const, linkCiphertext: null, lastError: truncate(outcome.error) }
-          : { nextAttemptAt: outcome.at, lastError: truncate(outcome.error) };
-    const result = await tx
+    const mine = results.filter(({ mail }) => held.has(mail.id));
+    const sent = mine.filter(({ outcome }) => outcome.kind === "sent").map(({ mail }) => mail.id);
+    if (sent.length > 0) {
+      await this.update(tx, sent, {
+        state: "SENT",
+        sentAt: now,
+        linkCiphertext: null,
+        lastError: null,
+      });
+    }
+    for (const { mail, outcome } of mine) {
+      if (outcome.kind === "failed") {
+        await this.update(tx, [mail.id], {
+          state: "FAILED",
+          linkCiphertext: null,
+          lastError: truncate(outcome.error),
+        });
+      } else if (outcome.kind === "retry") {
+        await this.update(tx, [mail.id], {
+          nextAttemptAt: outcome.at,
+          lastError: truncate(outcome.error),
+        });
+      }
+    }
+    return held;
+  }
+
+  private async update(tx: EntityManager, ids: string[], changes: Partial<OutboxMessageEntity>) {
+    await tx
       .createQueryBuilder()
       .update(OutboxMessageEntity)
       .set({ ...changes, claimToken: null })
-      .where("id = :id AND claimToken = :token", { id: mail.id, token: mail.claimToken })
+      .where({ id: In(ids) })
       .execute();
-    return result.affected === 1;
   }
 
   /** Ends queued mails of revoked codes (or of a removed user) so they are never sent. */

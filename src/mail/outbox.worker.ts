@@ -66,7 +66,7 @@ export class OutboxWorker {
         this.deps.settings.batchSize,
         this.deps.settings.leaseMs,
       );
-      await Promise.all(batch.map((mail) => this.deliver(mail)));
+      if (batch.length > 0) await this.deliver(batch);
       handled += batch.length;
       if (this.stopped || (batch.length < this.deps.settings.batchSize && !this.again)) {
         return handled;
@@ -87,40 +87,59 @@ export class OutboxWorker {
     this.timer.unref();
   }
 
-  private async deliver(mail: ClaimedMail): Promise<void> {
-    const outcome = await this.attempt(mail);
-    const recorded = await this.deps.db.transaction(async (tx) => {
-      if (!(await this.deps.outbox.record(tx, mail, outcome))) return false;
-      if (outcome.kind !== "retry") {
-        await this.deps.events.append(
-          tx,
-          { type: "user", id: mail.userId, resourceOwner: mail.organizationId },
-          SYSTEM_CREATOR,
-          [
-            outcome.kind === "sent"
-              ? {
-                  type: PASSKEY_EVENTS.sent,
-                  payload: { codeId: mail.codeId, messageId: mail.messageId },
-                }
-              : {
-                  type: PASSKEY_EVENTS.sendFailed,
-                  payload: { codeId: mail.codeId, error: outcome.error },
-                },
-          ],
-        );
-      }
-      return true;
+  /** Sends a claimed batch in parallel, then records every outcome and event in one transaction. */
+  private async deliver(batch: ClaimedMail[]): Promise<void> {
+    const results = await Promise.all(
+      batch.map(async (mail) => ({ mail, outcome: await this.attempt(mail) })),
+    );
+    const held = await this.deps.db.transaction(async (tx) => {
+      const recorded = await this.deps.outbox.recordBatch(tx, batch[0]!.claimToken, results);
+      await this.deps.events.appendToEach(
+        tx,
+        "user",
+        SYSTEM_CREATOR,
+        results
+          .filter(({ mail, outcome }) => recorded.has(mail.id) && outcome.kind !== "retry")
+          .map(({ mail, outcome }) => ({
+            aggregate: {
+              type: "user" as const,
+              id: mail.userId,
+              resourceOwner: mail.organizationId,
+            },
+            event:
+              outcome.kind === "sent"
+                ? {
+                    type: PASSKEY_EVENTS.sent,
+                    payload: { codeId: mail.codeId, messageId: mail.messageId },
+                  }
+                : {
+                    type: PASSKEY_EVENTS.sendFailed,
+                    payload: {
+                      codeId: mail.codeId,
+                      error: "error" in outcome ? outcome.error : "",
+                    },
+                  },
+          })),
+      );
+      return recorded;
     });
+    for (const { mail, outcome } of results) this.logOutcome(mail, outcome, held.has(mail.id));
+  }
+
+  private logOutcome(mail: ClaimedMail, outcome: Outcome, recorded: boolean): void {
     const context = { outboxId: mail.id, codeId: mail.codeId, attempt: mail.attempts };
-    if (!recorded)
+    if (!recorded) {
       this.deps.log.warn(context, "outbox claim expired before the outcome was recorded");
-    else if (outcome.kind === "sent") this.deps.log.info(context, "passkey link mail sent");
-    else if (outcome.kind === "retry") {
+    } else if (outcome.kind === "sent") {
+      this.deps.log.info(context, "passkey link mail sent");
+    } else if (outcome.kind === "retry") {
       this.deps.log.warn(
         { ...context, error: outcome.error, retryAt: outcome.at },
         "mail delivery failed; will retry",
       );
-    } else this.deps.log.error({ ...context, error: outcome.error }, "mail delivery given up");
+    } else {
+      this.deps.log.error({ ...context, error: outcome.error }, "mail delivery given up");
+    }
   }
 
   private async attempt(mail: ClaimedMail): Promise<Outcome> {
