@@ -281,6 +281,7 @@ async function main(): Promise<void> {
           .map((r) => r.result);
       const server = pick("server");
       const floor = pick("floor");
+      if (server.length === 0) continue;
       const rps = median(server.map((r) => r.rps));
       const p50 = median(server.map((r) => r.p50));
       const p99 = median(server.map((r) => r.p99));

@@ -14,6 +14,7 @@ import { buildSchema } from "type-graphql";
 import type { Config } from "./config";
 import { createDataSource, detectMysqlFlavor } from "./db/data-source";
 import { Database } from "./db/database";
+import { cachePromiseWrappers } from "./db/mysql2-promise-wrapper";
 import { ApiError, createFormatError, toGraphQLError } from "./errors";
 import { loggerOptions } from "./logger";
 import { MailTemplates } from "./mail/mail-templates";
@@ -135,6 +136,7 @@ export async function openDatabase(config: Config): Promise<Database> {
     config.database.kind === "mysql" ? await detectMysqlFlavor(config.database.url) : undefined;
   const dataSource = createDataSource(config.database, flavor);
   await dataSource.initialize();
+  await cachePromiseWrappers(dataSource);
   await dataSource.runMigrations({ transaction: "each" });
   return new Database(dataSource);
 }
