@@ -8,7 +8,7 @@ const CACHED = Symbol("passkey-link-api.promiseWrapper");
 const PATCHED = Symbol("passkey-link-api.promiseWrapperPatched");
 
 interface PoolConnectionLike {
-  promise(promiseImpl?: PromiseConstructor): unknown;
+  promise: (this: PoolConnectionLike, promiseImpl?: PromiseConstructor) => unknown;
   release(): void;
   [CACHED]?: unknown;
   [PATCHED]?: true;
