@@ -14,6 +14,9 @@ const pool = mysql.createPool({
   connectionLimit: 10,
   timezone: "Z",
   supportBigNumbers: true,
+  // The same driver options as the server (see src/db/data-source.ts).
+  enableKeepAlive: true,
+  trace: false,
 });
 const codeKey = randomBytes(32);
 

@@ -152,9 +152,10 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function peakRssMb(pid: number): number {
+/** Peak (VmHWM) or current (VmRSS) resident set size of a process, in MB. */
+function rssMb(pid: number, field: "VmHWM" | "VmRSS" = "VmHWM"): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return Math.round(kb / 1024);
 }
 
@@ -204,7 +205,7 @@ async function measureDrain(
   }
   const seconds = (Date.now() - ready) / 1000;
   const steady = (Date.now() - (firstMail ?? ready)) / 1000;
-  const rss = peakRssMb(server.pid!);
+  const rss = rssMb(server.pid!);
   await stopProcess(server);
   return { mails: users.length, seconds, perSecond: users.length / seconds, steady, rss };
 }
@@ -237,6 +238,16 @@ async function main(): Promise<void> {
     result: LoadResult;
   }[] = [];
   try {
+    // Warm both processes up (JIT, pools, buffer pool) before anything is measured.
+    for (const scenario of SCENARIOS.filter((s) => !args.only || s.name.includes(args.only))) {
+      for (const target of scenario.floor
+        ? (["floor", "server"] as const)
+        : (["server"] as const)) {
+        const port = target === "server" ? SERVER_PORT : FLOOR_PORT;
+        const pid = (target === "server" ? server : floor).pid!;
+        await load(pid, port, scenario.requests(seeded), 16, QUICK ? 1 : 5);
+      }
+    }
     for (let round = 1; round <= ROUNDS; round++) {
       for (const scenario of SCENARIOS.filter((s) => !args.only || s.name.includes(args.only))) {
         for (const connections of CONNECTIONS) {
@@ -249,13 +260,13 @@ async function main(): Promise<void> {
             const result = await load(pid, port, requests, connections, DURATION);
             results.push({ scenario: scenario.name, target, connections, round, result });
             console.log(
-              `round ${round} ${target.padEnd(6)} ${scenario.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors} cpu ${result.cpuMsPerRequest.toFixed(2)} ms/req`,
+              `round ${round} ${target.padEnd(6)} ${scenario.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors} cpu ${result.cpuMsPerRequest.toFixed(2)} ms/req rss ${rssMb(pid, "VmRSS")}/${rssMb(pid)} MB`,
             );
           }
         }
       }
     }
-    serverRss = peakRssMb(server.pid!);
+    serverRss = rssMb(server.pid!);
   } finally {
     await stopProcess(server);
     await stopProcess(floor);

@@ -210,11 +210,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   let stopping: Promise<void> | undefined;
-  // Responses finished during shutdown close their connection, so keep-alive clients let go.
-  http.addHook("onSend", (_request, reply, payload, done) => {
-    if (stopping) void reply.header("connection", "close");
-    done(null, payload);
-  });
   return {
     http,
     services,
@@ -226,6 +221,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     stop() {
       stopping ??= (async () => {
+        // Connections that finish their last response during shutdown close at once instead of
+        // idling for the keep-alive timeout.
+        http.server.keepAliveTimeout = 1;
         const force = setTimeout(
           () => http.server.closeAllConnections(),
           config.http.shutdownTimeoutMs,

@@ -61,6 +61,8 @@ export function createDataSource(database: DatabaseConfig, flavor?: MysqlFlavor)
     supportBigNumbers: true,
     bigNumberStrings: false,
     connectTimeout: 5000,
-    extra: { enableKeepAlive: true },
+    // trace: false skips the stack capture mysql2 does on every query (a visible share of CPU in
+    // the benchmark); errors still carry the SQL error code and message.
+    extra: { enableKeepAlive: true, trace: false },
   });
 }

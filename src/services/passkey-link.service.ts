@@ -68,26 +68,16 @@ export class PasskeyLinkService {
     ctx: RequestContext,
     userId?: string | null,
   ): Promise<{ details: WriteDetails; link: string }> {
-    const result = await this.act(
+    return this.act(
       ctx,
       userId,
       "user.credential.write",
       { send: false },
       async (tx, target, caller) => {
-        const issued = await this.codes.issue(tx, target, caller.userId, "LINK");
-        const link = this.defaultTemplate.render(linkValues(target, issued));
-        const details = await this.appendCodeEvent(
-          tx,
-          target,
-          caller,
-          issued,
-          PASSKEY_EVENTS.added,
-          { medium: "LINK" },
-        );
-        return { details, link };
+        const { issued, details } = await this.issueUnsent(tx, target, caller, "LINK");
+        return { details, link: this.defaultTemplate.render(linkValues(target, issued)) };
       },
     );
-    return result;
   }
 
   /** ZITADEL Auth/Mgmt v1 SendPasskeyLink: emails the default link. Others need `user.write`. */
@@ -120,15 +110,7 @@ export class PasskeyLinkService {
           );
         }
         if (returnCode) {
-          const issued = await this.codes.issue(tx, target, caller.userId, "RETURNED");
-          const details = await this.appendCodeEvent(
-            tx,
-            target,
-            caller,
-            issued,
-            PASSKEY_EVENTS.added,
-            { medium: "RETURNED" },
-          );
+          const { issued, details } = await this.issueUnsent(tx, target, caller, "RETURNED");
           return { details, code: { id: issued.codeId, code: issued.code } };
         }
         const source = request.sendLink?.urlTemplate;
@@ -174,6 +156,20 @@ export class PasskeyLinkService {
     });
     if (options.send) this.mailQueued();
     return result;
+  }
+
+  /** A code handed to the caller (as a link or as the code itself), with its "added" event. */
+  private async issueUnsent(
+    tx: EntityManager,
+    target: UserEntity,
+    caller: Caller,
+    medium: "LINK" | "RETURNED",
+  ): Promise<{ issued: IssuedCode; details: WriteDetails }> {
+    const issued = await this.codes.issue(tx, target, caller.userId, medium);
+    const details = await this.appendCodeEvent(tx, target, caller, issued, PASSKEY_EVENTS.added, {
+      medium,
+    });
+    return { issued, details };
   }
 
   private async queueMail(
