@@ -3,6 +3,7 @@
 // (dates, booleans, transformers) per engine; what is skipped is generating the same SQL text and
 // hydrating entities on every request, which cost more CPU than the round trip itself.
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
+import type { Database } from "./database";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 
 type Columns<E> = readonly (keyof E & string)[];
@@ -28,11 +29,14 @@ export class CompiledInsert<E extends ObjectLiteral, K extends keyof E & string>
   private readonly head: string;
   private readonly tuple: string;
 
+  private readonly dataSource: DataSource;
+
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Database,
     entity: EntityTarget<E>,
     private readonly properties: readonly K[],
   ) {
+    const dataSource = (this.dataSource = db.dataSource);
     ({ table: this.table, columns: this.columns } = columnsOf(dataSource, entity, properties));
     const names = this.columns.map((column) => dataSource.driver.escape(column.databaseName));
     this.head = `INSERT INTO ${this.table} (${names.join(", ")}) VALUES `;
@@ -48,7 +52,7 @@ export class CompiledInsert<E extends ObjectLiteral, K extends keyof E & string>
         );
       });
     }
-    await tx.query(this.head + rows.map(() => this.tuple).join(", "), values);
+    await this.db.query(tx, this.head + rows.map(() => this.tuple).join(", "), values);
   }
 }
 
@@ -57,13 +61,16 @@ export class CompiledSelect<E extends ObjectLiteral, P extends keyof E & string>
   private readonly columns: ColumnMetadata[];
   private readonly sql: string;
 
+  private readonly dataSource: DataSource;
+
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Database,
     entity: EntityTarget<E>,
     private readonly properties: readonly P[],
     /** Everything after FROM <table>, with column names as in the database. */
     where: (column: (property: keyof E & string) => string) => string,
   ) {
+    const dataSource = (this.dataSource = db.dataSource);
     const { table, columns } = columnsOf(dataSource, entity, properties);
     this.columns = columns;
     const metadata = dataSource.getMetadata(entity);
@@ -75,7 +82,7 @@ export class CompiledSelect<E extends ObjectLiteral, P extends keyof E & string>
 
   /** `suffix`: e.g. " FOR UPDATE" (MySQL only). */
   async all(tx: EntityManager, params: unknown[], suffix = ""): Promise<Pick<E, P>[]> {
-    const rows = await tx.query<Record<string, unknown>[]>(this.sql + suffix, params);
+    const rows = await this.db.query<Record<string, unknown>[]>(tx, this.sql + suffix, params);
     return rows.map((raw) => {
       const entity = {} as Pick<E, P>;
       this.columns.forEach((column, index) => {

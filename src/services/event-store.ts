@@ -36,7 +36,7 @@ export class EventStore {
     private readonly db: Database,
     private readonly clock: Clock,
   ) {
-    this.insert = new CompiledInsert(db.dataSource, EventEntity, [
+    this.insert = new CompiledInsert(db, EventEntity, [
       "aggregateType",
       "aggregateId",
       "sequence",

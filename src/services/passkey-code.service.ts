@@ -62,7 +62,7 @@ export class PasskeyCodeService {
     private readonly random?: RandomBytes,
   ) {
     users.onRemoval((tx, userId) => this.endAllOf(tx, userId));
-    this.insertCode = new CompiledInsert(db.dataSource, PasskeyCodeEntity, [
+    this.insertCode = new CompiledInsert(db, PasskeyCodeEntity, [
       "id",
       "userId",
       "organizationId",

@@ -109,7 +109,7 @@ export class TokenService {
    */
   async authenticate(token: string): Promise<Caller> {
     const rows = await this.db.read((db) =>
-      db.query<CallerRow[]>(this.callerQuery, [hashToken(token)]),
+      this.db.query<CallerRow[]>(db, this.callerQuery, [hashToken(token)]),
     );
     const row = rows[0];
     if (!row) throw ApiError.unauthenticated("AUTH-token-invalid", "invalid token");

@@ -89,7 +89,7 @@ export class UserService {
   ) {}
 
   private readonly selectUser = new CompiledSelect(
-    this.db.dataSource,
+    this.db,
     UserEntity,
     [
       "id",
