@@ -1,14 +1,14 @@
 // The one gateway to the database: transactions, engine-specific statements, and the health ping.
-import type {
-  DataSource,
-  EntityManager,
-  ObjectLiteral,
-  QueryRunner,
-  SelectQueryBuilder,
-} from "typeorm";
+import type { DataSource, EntityManager, ObjectLiteral, SelectQueryBuilder } from "typeorm";
 import { QueryFailedError } from "typeorm";
 
 export type Dialect = "mysql" | "sqlite";
+
+/** TypeORM's MySQL query runner, as far as the fast path needs it. */
+interface MysqlRunner {
+  databaseConnection?: MysqlConnection;
+  connect(): Promise<unknown>;
+}
 
 /** The part of a mysql2 connection or pool the fast path uses (callback API). */
 interface MysqlConnection {
@@ -63,8 +63,7 @@ export class Database {
    */
   async query<T>(db: EntityManager, sql: string, params: unknown[]): Promise<T> {
     if (this.dialect !== "mysql") return db.query<T>(sql, params);
-    const runner = db.queryRunner as
-      (QueryRunner & { databaseConnection?: MysqlConnection }) | undefined;
+    const runner = db.queryRunner as unknown as MysqlRunner | undefined;
     const connection: MysqlConnection = runner
       ? (runner.databaseConnection ?? ((await runner.connect()) as MysqlConnection))
       : (this.dataSource.driver as unknown as { pool: MysqlConnection }).pool;
