@@ -139,7 +139,11 @@ describe("over SMTP", () => {
     ];
     for (const { who, subject, greeting, validity, linkStart } of expected) {
       const mail = await oneMailTo(sink, who.email);
-      const code = await onlyCode(t, who.userId);
+      // The outcome is recorded once the worker's batch has been sent.
+      const code = await eventually("the delivery to be recorded", async () => {
+        const listed = await onlyCode(t, who.userId);
+        return listed.delivery?.state === "SENT" ? listed : undefined;
+      });
       expect(mail.subject).toBe(subject);
       expect(mail.to).toEqual([who.email]);
       expect(mail.parsed.to).toMatchObject({ value: [{ address: who.email }] });
