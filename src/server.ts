@@ -3,7 +3,10 @@ import "reflect-metadata";
 import fs from "node:fs";
 import path from "node:path";
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
@@ -192,6 +195,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ],
     plugins: [
       fastifyApolloDrainPlugin(http),
+      // Responses are never HTTP-cached (they are mutations and per-caller reads), and the
+      // default cache-control plugin would wrap every field resolver to compute cache hints.
+      ApolloServerPluginCacheControlDisabled(),
       config.env === "development"
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
         : ApolloServerPluginLandingPageDisabled(),

@@ -1,5 +1,5 @@
 // Time and identifiers, injected so tests and benchmarks can control them.
-import { randomBytes } from "node:crypto";
+import { secureRandomBytes } from "./random-pool";
 
 export interface Clock {
   now(): Date;
@@ -14,7 +14,7 @@ export interface IdGenerator {
 /** UUIDv7 (RFC 9562): 48 bits of milliseconds, then random bits; sorts by creation time. */
 export const uuidV7: IdGenerator = {
   next(): string {
-    const bytes = randomBytes(16);
+    const bytes = secureRandomBytes(16);
     const ms = BigInt(Date.now());
     for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
     bytes[6] = (bytes[6]! & 0x0f) | 0x70;

@@ -1,5 +1,5 @@
 // Registration codes drawn uniformly from [A-Za-z0-9] with a cryptographic generator.
-import { randomBytes } from "node:crypto";
+import { secureRandomBytes } from "./random-pool";
 
 export const CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -10,7 +10,7 @@ export type RandomBytes = (size: number) => Buffer;
  * Rejection sampling: a byte is used only below the largest multiple of 62 that fits (248), so
  * every character has exactly the same probability (a plain `byte % 62` would favour the first 8).
  */
-export function generateCode(length: number, random: RandomBytes = randomBytes): string {
+export function generateCode(length: number, random: RandomBytes = secureRandomBytes): string {
   const limit = 256 - (256 % CODE_ALPHABET.length);
   let code = "";
   while (code.length < length) {

@@ -1,5 +1,5 @@
 // Personal access tokens: minting (shown once, stored as SHA-256) and authenticating requests.
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import type { EntityManager } from "typeorm";
 import { z } from "zod";
 import type { Database } from "../db/database";
@@ -23,7 +23,7 @@ const TOKEN_PREFIX = "plk_";
  * useless to a reader of the table, and tokens survive a change of MASTER_KEY.
  */
 export function hashToken(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
+  return hash("sha256", token, "hex");
 }
 
 export class TokenService {
