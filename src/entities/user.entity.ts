@@ -1,6 +1,7 @@
 // Persistence shape of a user (human or machine); also the "user" event aggregate.
-import { Column, Entity, Index, PrimaryColumn } from "typeorm";
-import { idColumn, sequenceColumn, timestampColumn } from "./columns";
+import { Column, Entity, Index } from "typeorm";
+import { AggregateRoot } from "./aggregate-root";
+import { idColumn } from "./columns";
 
 export type UserType = "HUMAN" | "MACHINE";
 /** REMOVED is internal: removed users answer NOT_FOUND and never show in the API. */
@@ -8,10 +9,7 @@ export type UserStateValue = "ACTIVE" | "INACTIVE" | "LOCKED" | "REMOVED";
 
 @Entity({ name: "users" })
 @Index("uq_users_org_username", ["organizationId", "usernameKey"], { unique: true })
-export class UserEntity {
-  @PrimaryColumn(idColumn("id"))
-  id!: string;
-
+export class UserEntity extends AggregateRoot {
   @Column(idColumn("organization_id"))
   organizationId!: string;
 
@@ -45,13 +43,4 @@ export class UserEntity {
 
   @Column({ name: "preferred_language", type: "varchar", length: 35, nullable: true })
   preferredLanguage!: string | null;
-
-  @Column(sequenceColumn())
-  sequence!: number;
-
-  @Column(timestampColumn("created_at"))
-  createdAt!: Date;
-
-  @Column(timestampColumn("updated_at"))
-  updatedAt!: Date;
 }
