@@ -407,3 +407,28 @@ describe("user states", () => {
     expect((await t.ok(USER, { id: bot })).user.state).toBe("INACTIVE");
   });
 });
+
+describe("users holding instance roles", () => {
+  it("can be acted on only by instance owners, so no organization admin can become one", async () => {
+    const { me: admin } = await t.ok(`{ me { id organizationId } }`);
+    const owner = await actor(t, admin.organizationId, ["ORG_OWNER"]);
+    const manager = await actor(t, admin.organizationId, ["ORG_USER_MANAGER"]);
+    const minted = await t.gql(ADD_PAT, { input: { userId: admin.id } }, { token: owner.token });
+    expectError(minted, "PERMISSION_DENIED", "AUTHZ-target-privileged");
+    expectError(
+      await t.gql(
+        stateChange("lockUser"),
+        { input: { userId: admin.id } },
+        { token: manager.token },
+      ),
+      "PERMISSION_DENIED",
+      "AUTHZ-target-privileged",
+    );
+    // Reading stays allowed, and an instance owner may act on another instance-level user.
+    expect((await t.ok(USER, { id: admin.id }, { token: manager.token })).user.id).toBe(admin.id);
+    const iamManager = await actor(t, admin.organizationId, ["IAM_USER_MANAGER"], null);
+    expect(
+      (await t.ok(ADD_PAT, { input: { userId: iamManager.userId } })).addPersonalAccessToken.token,
+    ).toBeTruthy();
+  });
+});

@@ -168,6 +168,28 @@ describe("permissions are checked in the target user's organization", () => {
     );
   });
 
+  it("mints nothing for a user holding instance roles unless the caller is an instance owner", async () => {
+    const iamOwner = await actor(t, org, ["IAM_OWNER"], null);
+    const iamManager = await actor(t, org, ["IAM_USER_MANAGER"], null);
+    const orgOwner = await actor(t, org, ["ORG_OWNER"]);
+    const target = { userId: iamOwner.userId };
+    expectError(
+      await t.gql(CREATE, { input: { ...target, returnCode: true } }, { token: iamManager.token }),
+      "PERMISSION_DENIED",
+      "AUTHZ-target-privileged",
+    );
+    expectError(
+      await t.gql(ADD, { input: target }, { token: orgOwner.token }),
+      "PERMISSION_DENIED",
+    );
+    expectError(
+      await t.gql(SEND, { input: target }, { token: orgOwner.token }),
+      "PERMISSION_DENIED",
+    );
+    const created = await t.ok(CREATE, { input: { ...target, returnCode: true } });
+    expect(created.createPasskeyRegistrationLink.code.code).toMatch(/^[A-Za-z0-9]{12}$/);
+  });
+
   it("an owner of one organization gets nothing for a user of another", async () => {
     const ownerA = await actor(t, org, ["ORG_OWNER"]);
     const victim = await addHuman(t, otherOrg);
@@ -390,6 +412,27 @@ describe("media of createPasskeyRegistrationLink", () => {
       "http on a loopback port not allowed",
       "http://127.0.0.1:9999/r?c={{.Code}}",
       "LINK-template-origin-not-allowed",
+    ],
+    [
+      "a space hiding a second URL",
+      "https://app.example.com/ https://evil.example.net/?c={{.Code}}",
+      "LINK-template-invalid-character",
+    ],
+    [
+      "a backslash that RFC 3986 parsers read as user information",
+      "https://app.example.com\\@evil.example.net/?c={{.Code}}",
+      "LINK-template-invalid-character",
+    ],
+    ["a line break", "https://app.example.com/\n?c={{.Code}}", "LINK-template-invalid-character"],
+    [
+      "an invisible character",
+      "https://app.example.com/\u200b?c={{.Code}}",
+      "LINK-template-invalid-character",
+    ],
+    [
+      "angle brackets",
+      "https://app.example.com/<b>?c={{.Code}}",
+      "LINK-template-invalid-character",
     ],
   ])("rejects a urlTemplate with %s", async (_name, urlTemplate, id) => {
     const henry = await addHuman(t, org);

@@ -9,6 +9,9 @@ export type LinkValues = Record<Placeholder, string>;
 
 export const MAX_TEMPLATE_LENGTH = 200;
 
+/** Anything but printable ASCII, and the printable characters URL parsers treat differently. */
+const UNSAFE_CHARACTERS = /[^\x21-\x7e]|[\\"<>`^|]/;
+
 type Part = { literal: string } | { placeholder: Placeholder };
 
 const PLACEHOLDER_BODY = /^\s*\.([A-Za-z]+)\s*$/;
@@ -37,6 +40,15 @@ export class LinkTemplate {
       throw invalid("too-long", `must be at most ${maxLength} characters`);
     }
     const template = new LinkTemplate(tokenize(source), allowedOrigins);
+    // URL parsers disagree on these (a space or backslash can hide a second host from one parser
+    // and show it to another, or to a mail client), so the text around placeholders may not
+    // contain them at all.
+    if (template.parts.some((part) => "literal" in part && UNSAFE_CHARACTERS.test(part.literal))) {
+      throw invalid(
+        "invalid-character",
+        "may contain only printable ASCII without spaces, backslashes, quotes or angle brackets",
+      );
+    }
     const firstPlaceholder = template.parts.findIndex((part) => "placeholder" in part);
     const prefix = template.parts
       .slice(0, firstPlaceholder === -1 ? undefined : firstPlaceholder)
@@ -46,13 +58,24 @@ export class LinkTemplate {
       throw invalid("placeholder-in-origin", "placeholders may appear only after the host");
     }
     template.checkUrl(
-      template.render({ UserID: "user", OrgID: "org", CodeID: "codeid", Code: "code" }),
+      template.substitute({ UserID: "user", OrgID: "org", CodeID: "codeid", Code: "code" }),
     );
     return template;
   }
 
-  /** Substitutes URL-encoded values; the result keeps the checked origin. */
+  /**
+   * Substitutes URL-encoded values and returns the normalised URL, whose origin is checked again:
+   * what is returned or mailed is exactly what was checked.
+   */
   render(values: LinkValues): string {
+    const url = new URL(this.substitute(values));
+    if (!this.allowedOrigins.includes(url.origin)) {
+      throw invalid("origin-not-allowed", `origin ${url.origin} is not allowed`);
+    }
+    return url.href;
+  }
+
+  private substitute(values: LinkValues): string {
     return this.parts
       .map((part) =>
         "literal" in part ? part.literal : encodeURIComponent(values[part.placeholder]),

@@ -167,6 +167,7 @@ export class PasskeyCodeService {
     return this.db.read(async (db) => {
       await this.users.authorizeOnUser(db, caller, userId, "user.passkey.write", {
         allowSelf: true,
+        readOnly: true,
       });
       const rows = await db
         .createQueryBuilder(PasskeyCodeEntity, "c")

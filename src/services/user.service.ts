@@ -4,7 +4,7 @@ import { z } from "zod";
 import { CompiledSelect } from "../db/compiled-sql";
 import type { Database } from "../db/database";
 import { isUniqueViolation } from "../db/database";
-import { MembershipEntity } from "../entities/membership.entity";
+import { INSTANCE_SCOPE, MembershipEntity } from "../entities/membership.entity";
 import { PersonalAccessTokenEntity } from "../entities/personal-access-token.entity";
 import type { UserStateValue } from "../entities/user.entity";
 import { UserEntity } from "../entities/user.entity";
@@ -128,25 +128,46 @@ export class UserService {
    * Resolves the target user, then checks the caller's permission in the *target's*
    * organization (acting on oneself needs none when `allowSelf`). NOT_FOUND comes before
    * PERMISSION_DENIED, as ZITADEL clients expect.
+   *
+   * Writes on a user who holds instance roles also need `iam.member.write`: otherwise an
+   * organization owner could mint a token or a passkey code for the instance owner (who belongs
+   * to some organization too) and become it. `readOnly` operations skip that check.
    */
   async authorizeOnUser(
     db: EntityManager,
     caller: Caller,
     targetId: string,
     permission: Permission,
-    options: { allowSelf: boolean; lock?: boolean },
+    options: { allowSelf: boolean; lock?: boolean; readOnly?: boolean },
   ): Promise<UserEntity> {
     const target = await this.findExisting(db, targetId, options.lock ?? false);
-    if (!(options.allowSelf && target.id === caller.userId)) {
-      this.permissions.require(caller, permission, target.organizationId);
+    if (options.allowSelf && target.id === caller.userId) return target;
+    this.permissions.require(caller, permission, target.organizationId);
+    if (
+      !options.readOnly &&
+      !this.permissions.has(caller, "iam.member.write", null) &&
+      (await this.holdsInstanceRole(db, target.id))
+    ) {
+      throw ApiError.permissionDenied(
+        "AUTHZ-target-privileged",
+        "only instance owners may act on a user holding instance roles",
+      );
     }
     return target;
+  }
+
+  private async holdsInstanceRole(db: EntityManager, userId: string): Promise<boolean> {
+    const count = await db
+      .createQueryBuilder(MembershipEntity, "m")
+      .where("m.userId = :userId AND m.scopeId = :instance", { userId, instance: INSTANCE_SCOPE })
+      .getCount();
+    return count > 0;
   }
 
   async get(ctx: RequestContext, id: string): Promise<UserEntity> {
     const caller = requireCaller(ctx);
     return this.db.read((db) =>
-      this.authorizeOnUser(db, caller, id, "user.read", { allowSelf: true }),
+      this.authorizeOnUser(db, caller, id, "user.read", { allowSelf: true, readOnly: true }),
     );
   }
 
