@@ -65,7 +65,9 @@ const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1).default("data"),
   DATABASE_URL: databaseUrl.optional(),
   DATABASE_POOL_SIZE: int(1, 500).default(10),
-  EXTERNAL_URL: httpUrl.default(new URL("http://localhost:4000")),
+  EXTERNAL_URL: httpUrl
+    .refine((url) => !url.search && !url.hash, "must not have a query or a fragment")
+    .default(new URL("http://localhost:4000")),
   LINK_ALLOWED_ORIGINS: origins.default([]),
   LINK_URL_TEMPLATE: z.string().trim().min(1).max(1000).optional(),
   SMTP_URL: smtpUrl.optional(),
@@ -89,6 +91,26 @@ const envSchema = z.object({
   GRAPHQL_MAX_TOKENS: int(50, 100_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
 });
+
+const linkSchema = envSchema.pick({
+  EXTERNAL_URL: true,
+  LINK_ALLOWED_ORIGINS: true,
+  LINK_URL_TEMPLATE: true,
+});
+
+function linkSettings(e: z.output<typeof linkSchema>) {
+  const base = e.EXTERNAL_URL.href.replace(/\/+$/, "");
+  const linkAllowedOrigins = [e.EXTERNAL_URL.origin, ...e.LINK_ALLOWED_ORIGINS];
+  const linkUrlTemplate = e.LINK_URL_TEMPLATE ?? `${base}${DEFAULT_LINK_PATH}`;
+  try {
+    LinkTemplate.parse(linkUrlTemplate, linkAllowedOrigins, 1000);
+    return { linkAllowedOrigins, linkUrlTemplate, problem: undefined };
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return { linkAllowedOrigins, linkUrlTemplate, problem: `LINK_URL_TEMPLATE: ${error.message.replace(/^urlTemplate: /, "")}`,
+    };
+  }
+}
 
 export type DatabaseConfig =
   { kind: "sqlite"; path: string } | { kind: "mysql"; url: string; poolSize: number };
@@ -136,23 +158,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     Object.keys(envSchema.shape).map((key) => [key, emptyAsUndefined(env[key])]),
   );
   const parsed = envSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
-    );
-  }
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  // The link template depends on two other variables; it is checked whenever those are valid,
+  // so its problem is reported together with any others.
+  const links = linkSchema.safeParse(raw);
+  const link = links.success ? linkSettings(links.data) : undefined;
+  if (link?.problem) problems.push(link.problem);
+  if (!parsed.success || !link || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const externalUrl = e.EXTERNAL_URL;
-  const base = externalUrl.href.replace(/\/+$/, "");
   const databaseUrl = e.DATABASE_URL ?? `sqlite:${e.DATA_DIR}/passkey-links.sqlite`;
-  const linkAllowedOrigins = [externalUrl.origin, ...e.LINK_ALLOWED_ORIGINS];
-  const linkUrlTemplate = e.LINK_URL_TEMPLATE ?? `${base}${DEFAULT_LINK_PATH}`;
-  try {
-    LinkTemplate.parse(linkUrlTemplate, linkAllowedOrigins, 1000);
-  } catch (error) {
-    if (error instanceof ApiError) throw new ConfigError([`LINK_URL_TEMPLATE: ${error.message}`]);
-    throw error;
-  }
+  const { linkAllowedOrigins, linkUrlTemplate } = link;
   return {
     env: e.NODE_ENV,
     port: e.PORT,

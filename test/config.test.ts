@@ -1,6 +1,7 @@
 // Configuration: defaults, and one clear line per bad value with exit code 1.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
+import type { ConfigError } from "../src/config";
 import { loadConfig } from "../src/config";
 
 it("has working defaults for a first run", () => {
@@ -51,4 +52,32 @@ it("stops the server with one line per problem and exit code 1", () => {
     expect(lines.filter((line) => line.startsWith(`  - ${name}:`))).toHaveLength(1);
   }
   expect(result.stderr).not.toContain("dG9vIHNob3J0");
+});
+
+it("reports a bad link template together with other problems, and a query in EXTERNAL_URL", () => {
+  const problems = (() => {
+    try {
+      loadConfig({
+        PORT: "eighty",
+        EXTERNAL_URL: "https://id.example.com/?tenant=1",
+        LINK_URL_TEMPLATE: "https://evil.example.net/?c={{.Code}}",
+      });
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+    return [];
+  })();
+  expect(problems.map((problem) => problem.split(":")[0])).toEqual(["PORT", "EXTERNAL_URL"]);
+  const withTemplate = (() => {
+    try {
+      loadConfig({ PORT: "eighty", LINK_URL_TEMPLATE: "https://evil.example.net/?c={{.Code}}" });
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+    return [];
+  })();
+  expect(withTemplate).toEqual([
+    "PORT: Invalid input: expected number, received NaN",
+    "LINK_URL_TEMPLATE: origin https://evil.example.net is not EXTERNAL_URL's nor listed in LINK_ALLOWED_ORIGINS",
+  ]);
 });

@@ -19,26 +19,30 @@ export interface MailTransport {
   close(): void;
 }
 
+/** SMTP connections per process, and so the worker's parallel sends. */
+export const SEND_CONCURRENCY = 5;
+
 export function createMailTransport(
-  options: { smtpUrl: string | undefined; dataDir: string },
+  options: { smtpUrl: string | undefined; dataDir: string; outbox: { leaseMs: number } },
   log: FastifyBaseLogger,
 ): MailTransport {
   return options.smtpUrl
-    ? new SmtpTransport(options.smtpUrl)
+    ? new SmtpTransport(options.smtpUrl, Math.min(30_000, options.outbox.leaseMs / 4))
     : new FileTransport(path.join(options.dataDir, "mail"), log);
 }
 
 class SmtpTransport implements MailTransport {
   private readonly transporter: Transporter;
 
-  constructor(url: string) {
+  /** `timeoutMs` bounds each stage of one send (connect, greeting, every socket wait). */
+  constructor(url: string, timeoutMs: number) {
     this.transporter = nodemailer.createTransport({
       url,
       pool: true,
-      maxConnections: 5,
-      connectionTimeout: 10_000,
-      greetingTimeout: 10_000,
-      socketTimeout: 30_000,
+      maxConnections: SEND_CONCURRENCY,
+      connectionTimeout: Math.min(10_000, timeoutMs),
+      greetingTimeout: Math.min(10_000, timeoutMs),
+      socketTimeout: timeoutMs,
     } as TransportOptions);
   }
 

@@ -134,8 +134,8 @@ export class OutboxService {
   /**
    * Records the outcomes of one claimed batch, in the caller's transaction: sent rows in one
    * statement, the rare retries and failures one by one. Sent and failed rows lose their
-   * ciphertext. Rows whose claim was lost (the lease ran out and another worker took them) are
-   * left alone; the returned set names the rows that were recorded.
+   * ciphertext. Rows whose claim was lost (the lease ran out and another worker took them, or the
+   * code was ended meanwhile) are left alone; the returned set names the rows that were recorded.
    */
   async recordBatch(
     tx: EntityManager,
@@ -147,7 +147,7 @@ export class OutboxService {
         tx
           .createQueryBuilder(OutboxMessageEntity, "o")
           .select("o.id", "id")
-          .where("o.claimToken = :token", { token }),
+          .where("o.claimToken = :token AND o.state = :queued", { token, queued: "QUEUED" }),
       )
       .getRawMany<{ id: string }>();
     const held = new Set(stillHeld.map((row) => row.id));
@@ -196,7 +196,12 @@ export class OutboxService {
     await tx
       .createQueryBuilder()
       .update(OutboxMessageEntity)
-      .set({ state: "FAILED", linkCiphertext: null, lastError: "cancelled: the code was ended" })
+      .set({
+        state: "FAILED",
+        linkCiphertext: null,
+        lastError: "cancelled: the code was ended",
+        claimToken: null,
+      })
       .where("state = :queued", { queued: "QUEUED" })
       .andWhere(where)
       .execute();

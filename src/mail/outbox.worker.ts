@@ -8,7 +8,7 @@ import type { EventStore } from "../services/event-store";
 import { PASSKEY_EVENTS } from "../services/passkey-events";
 import type { MailTemplates } from "./mail-templates";
 import type { MailTransport } from "./mail-transport";
-import { describeFailure, isPermanentFailure } from "./mail-transport";
+import { SEND_CONCURRENCY, describeFailure, isPermanentFailure } from "./mail-transport";
 import type { ClaimedMail, OutboxService, Outcome } from "./outbox.service";
 
 /** Creator recorded on events the worker writes. */
@@ -89,9 +89,21 @@ export class OutboxWorker {
 
   /** Sends a claimed batch in parallel, then records every outcome and event in one transaction. */
   private async deliver(batch: ClaimedMail[]): Promise<void> {
-    const results = await Promise.all(
-      batch.map(async (mail) => ({ mail, outcome: await this.attempt(mail) })),
-    );
+    // No send starts once half the lease is gone, and each stage of a send times out after a
+    // quarter of it (see createMailTransport), so outcomes are recorded while the claim holds and
+    // another process does not send the same mail again.
+    const lastStart = Date.now() + this.deps.settings.leaseMs / 2;
+    const results = await mapWithConcurrency(batch, SEND_CONCURRENCY, async (mail) => ({
+      mail,
+      outcome:
+        Date.now() > lastStart
+          ? ({
+              kind: "retry",
+              error: "not attempted: the claim ran low on time",
+              at: this.deps.clock.now(),
+            } as const)
+          : await this.attempt(mail),
+    }));
     const held = await this.deps.db.transaction(async (tx) => {
       const recorded = await this.deps.outbox.recordBatch(tx, batch[0]!.claimToken, results);
       await this.deps.events.appendToEach(
@@ -129,7 +141,10 @@ export class OutboxWorker {
   private logOutcome(mail: ClaimedMail, outcome: Outcome, recorded: boolean): void {
     const context = { outboxId: mail.id, codeId: mail.codeId, attempt: mail.attempts };
     if (!recorded) {
-      this.deps.log.warn(context, "outbox claim expired before the outcome was recorded");
+      this.deps.log.warn(
+        context,
+        "outbox row was ended or re-claimed before the outcome was recorded",
+      );
     } else if (outcome.kind === "sent") {
       this.deps.log.info(context, "passkey link mail sent");
     } else if (outcome.kind === "retry") {
@@ -189,4 +204,22 @@ export class OutboxWorker {
     const jittered = backoff / 2 + Math.random() * (backoff / 2);
     return { kind: "retry", error: description, at: new Date(now.getTime() + jittered) };
   }
+}
+
+/** Runs `work` over `items` with at most `limit` at a time, keeping the order of results. */
+async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
 }

@@ -208,9 +208,12 @@ export class PasskeyCodeService {
         allowSelf: true,
         lock: true,
       });
-      const row = await tx
-        .createQueryBuilder(PasskeyCodeEntity, "c")
-        .where("c.id = :codeId AND c.userId = :userId", { codeId, userId: user.id })
+      const row = await this.db
+        .forUpdate(
+          tx
+            .createQueryBuilder(PasskeyCodeEntity, "c")
+            .where("c.id = :codeId AND c.userId = :userId", { codeId, userId: user.id }),
+        )
         .getOne();
       if (!row) throw ApiError.notFound("CODE-not-found", "code not found");
       const state = effectiveState(row, this.clock.now());
@@ -238,17 +241,21 @@ export class PasskeyCodeService {
     await this.outbox.cancelQueued(tx, { userId });
   }
 
+  /** Changes an ACTIVE code; the row is locked by the caller, the state guard is the backstop. */
   private async update(
     tx: EntityManager,
     id: string,
     changes: Partial<PasskeyCodeEntity>,
   ): Promise<void> {
-    await tx
+    const result = await tx
       .createQueryBuilder()
       .update(PasskeyCodeEntity)
       .set(changes)
-      .where("id = :id", { id })
+      .where("id = :id AND state = :active", { id, active: "ACTIVE" })
       .execute();
+    if (result.affected !== 1) {
+      throw ApiError.failedPrecondition("CODE-ended", "the code was ended meanwhile");
+    }
   }
 }
 
