@@ -107,7 +107,10 @@ function linkSettings(e: z.output<typeof linkSchema>) {
     return { linkAllowedOrigins, linkUrlTemplate, problem: undefined };
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    return { linkAllowedOrigins, linkUrlTemplate, problem: `LINK_URL_TEMPLATE: ${error.message.replace(/^urlTemplate: /, "")}`,
+    return {
+      linkAllowedOrigins,
+      linkUrlTemplate,
+      problem: `LINK_URL_TEMPLATE: ${error.message.replace(/^urlTemplate: /, "")}`,
     };
   }
 }
