@@ -43,10 +43,6 @@ import { UserService } from "./services/user.service";
 export interface AppOptions {
   clock?: Clock;
   ids?: IdGenerator;
-  /** Create the instance owner on an empty database (default true). */
-  bootstrapOnStart?: boolean;
-  /** Run the outbox worker in this process (default true). */
-  startOutboxWorker?: boolean;
   /** Where log lines go (default stdout). */
   logStream?: NodeJS.WritableStream;
 }
@@ -166,7 +162,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     http.log.warn({ file: keyFile }, "MASTER_KEY is not set: generated a master key; back it up");
   const db = await openDatabase(config);
   const services = createServices(config, db, keys, options);
-  if (options.bootstrapOnStart ?? true) await bootstrapOnFirstRun(services, http);
+  await bootstrapOnFirstRun(services, http);
   const outboxWorker = new OutboxWorker({
     db,
     outbox: services.outbox,
@@ -222,7 +218,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     outboxWorker,
     async listen() {
       const address = await http.listen({ port: config.port, host: config.host });
-      if (options.startOutboxWorker ?? true) outboxWorker.start();
+      outboxWorker.start();
       return address;
     },
     stop() {

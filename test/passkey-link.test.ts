@@ -4,6 +4,7 @@ import http from "node:http";
 import { DETAILS, actor, addHuman, addMachine, addOrg } from "./helpers/fixtures";
 import type { TestApp } from "./helpers/harness";
 import { expectError, startTestApp } from "./helpers/harness";
+import { mailsTo as mailsToAddress } from "./helpers/passkey-mail";
 import { SmtpSink } from "./helpers/smtp-sink";
 import { eventually } from "./helpers/wait";
 
@@ -38,15 +39,13 @@ const LIST = `query($userId: ID!) { passkeyRegistrationCodes(userId: $userId) { 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Mails to `address` received so far. */
-const mailsTo = (address: string) => sink.mails.filter((mail) => mail.to.includes(address));
+const mailsTo = (address: string) => mailsToAddress(sink.mails, address);
 
-async function waitForMailTo(address: string, count = 1) {
-  const deadline = Date.now() + 10_000;
-  while (mailsTo(address).length < count) {
-    if (Date.now() > deadline) throw new Error(`no mail for ${address}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return mailsTo(address);
+function waitForMailTo(address: string, count = 1) {
+  return eventually(`a mail for ${address}`, () => {
+    const received = mailsTo(address);
+    return received.length >= count ? received : undefined;
+  });
 }
 
 async function emailOf(userId: string): Promise<string> {

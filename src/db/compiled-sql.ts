@@ -29,14 +29,12 @@ export class CompiledInsert<E extends ObjectLiteral, K extends keyof E & string>
   private readonly head: string;
   private readonly tuple: string;
 
-  private readonly dataSource: DataSource;
-
   constructor(
     private readonly db: Database,
     entity: EntityTarget<E>,
     private readonly properties: readonly K[],
   ) {
-    const dataSource = (this.dataSource = db.dataSource);
+    const { dataSource } = db;
     ({ table: this.table, columns: this.columns } = columnsOf(dataSource, entity, properties));
     const names = this.columns.map((column) => dataSource.driver.escape(column.databaseName));
     this.head = `INSERT INTO ${this.table} (${names.join(", ")}) VALUES `;
@@ -48,7 +46,7 @@ export class CompiledInsert<E extends ObjectLiteral, K extends keyof E & string>
     for (const row of rows) {
       this.columns.forEach((column, index) => {
         values.push(
-          this.dataSource.driver.preparePersistentValue(row[this.properties[index]!], column),
+          this.db.dataSource.driver.preparePersistentValue(row[this.properties[index]!], column),
         );
       });
     }
@@ -61,8 +59,6 @@ export class CompiledSelect<E extends ObjectLiteral, P extends keyof E & string>
   private readonly columns: ColumnMetadata[];
   private readonly sql: string;
 
-  private readonly dataSource: DataSource;
-
   constructor(
     private readonly db: Database,
     entity: EntityTarget<E>,
@@ -70,7 +66,7 @@ export class CompiledSelect<E extends ObjectLiteral, P extends keyof E & string>
     /** Everything after FROM <table>, with column names as in the database. */
     where: (column: (property: keyof E & string) => string) => string,
   ) {
-    const dataSource = (this.dataSource = db.dataSource);
+    const { dataSource } = db;
     const { table, columns } = columnsOf(dataSource, entity, properties);
     this.columns = columns;
     const metadata = dataSource.getMetadata(entity);
@@ -86,7 +82,7 @@ export class CompiledSelect<E extends ObjectLiteral, P extends keyof E & string>
     return rows.map((raw) => {
       const entity = {} as Pick<E, P>;
       this.columns.forEach((column, index) => {
-        entity[this.properties[index]!] = this.dataSource.driver.prepareHydratedValue(
+        entity[this.properties[index]!] = this.db.dataSource.driver.prepareHydratedValue(
           raw[`c${index}`],
           column,
         ) as E[P];

@@ -118,11 +118,13 @@ export class Database {
     const ids = [...increments.keys()].sort();
     const cases = ids.map(() => "WHEN ? THEN ?").join(" ");
     const placeholders = ids.map(() => "?").join(", ");
-    await tx.query(
+    await this.query(
+      tx,
       `UPDATE ${table} SET sequence = sequence + CASE id ${cases} END WHERE id IN (${placeholders})`,
       [...ids.flatMap((id) => [id, increments.get(id)]), ...ids],
     );
-    const rows = await tx.query<{ id: string; sequence: number | string }[]>(
+    const rows = await this.query<{ id: string; sequence: number | string }[]>(
+      tx,
       `SELECT id, sequence FROM ${table} WHERE id IN (${placeholders})`,
       ids,
     );

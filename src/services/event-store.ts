@@ -74,16 +74,7 @@ export class EventStore {
         const sequence = next.get(aggregate.id)!;
         if (Number.isNaN(sequence)) throw new Error(`aggregate ${type} ${aggregate.id} is missing`);
         next.set(aggregate.id, sequence + 1);
-        return {
-          aggregateType: type,
-          aggregateId: aggregate.id,
-          sequence,
-          eventType: event.type,
-          payload: JSON.stringify(event.payload ?? {}),
-          creator,
-          resourceOwner: aggregate.resourceOwner,
-          createdAt: eventDate,
-        };
+        return eventRow(aggregate, sequence, event, creator, eventDate);
       }),
     );
   }
@@ -110,17 +101,27 @@ export class EventStore {
     const first = last - events.length + 1;
     await this.insert.run(
       tx,
-      events.map((event, index) => ({
-        aggregateType: aggregate.type,
-        aggregateId: aggregate.id,
-        sequence: first + index,
-        eventType: event.type,
-        payload: JSON.stringify(event.payload ?? {}),
-        creator,
-        resourceOwner: aggregate.resourceOwner,
-        createdAt: eventDate,
-      })),
+      events.map((event, index) => eventRow(aggregate, first + index, event, creator, eventDate)),
     );
     return { sequence: last, eventDate, resourceOwner: aggregate.resourceOwner };
   }
+}
+
+function eventRow(
+  aggregate: Aggregate,
+  sequence: number,
+  event: NewEvent,
+  creator: string,
+  createdAt: Date,
+): EventEntity {
+  return {
+    aggregateType: aggregate.type,
+    aggregateId: aggregate.id,
+    sequence,
+    eventType: event.type,
+    payload: JSON.stringify(event.payload ?? {}),
+    creator,
+    resourceOwner: aggregate.resourceOwner,
+    createdAt,
+  };
 }

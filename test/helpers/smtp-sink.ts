@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import type { ParsedMail } from "mailparser";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import { eventually } from "./wait";
 
 export type SinkMode = "accept" | "reject-permanent" | "reject-temporary";
 
@@ -46,15 +47,12 @@ export class SmtpSink {
   }
 
   /** Resolves once `count` mails have arrived, failing after `timeoutMs`. */
-  async waitFor(count: number, timeoutMs = 15_000): Promise<ReceivedMail[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.mails.length < count) {
-      if (Date.now() > deadline) {
-        throw new Error(`expected ${count} mails, got ${this.mails.length} within ${timeoutMs} ms`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    return this.mails;
+  waitFor(count: number, timeoutMs = 15_000): Promise<ReceivedMail[]> {
+    return eventually(
+      `${count} mails`,
+      () => (this.mails.length >= count ? this.mails : undefined),
+      timeoutMs,
+    );
   }
 
   /** Closes the port: clients now get "connection refused". */
