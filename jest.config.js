@@ -7,7 +7,6 @@ const project = (name) => ({
   testMatch: ["**/*.test.ts"],
   setupFiles: [`<rootDir>/test/setup/${name}.ts`],
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
-  testTimeout: 30000,
 });
 
 module.exports = {

@@ -33,7 +33,7 @@ async function createRegistrationCode(token: string, userId: string) {
   try {
     await connection.query("START TRANSACTION");
     const [users] = await connection.query<mysql.RowDataPacket[]>(
-      "SELECT id, organization_id, type, state, username, username_key, email, email_verified, given_name, family_name, display_name, preferred_language, sequence, created_at, updated_at FROM users WHERE id = ? FOR UPDATE",
+      "SELECT users.id, users.organization_id, users.type, users.state, users.username, users.username_key, users.email, users.email_verified, users.given_name, users.family_name, users.display_name, users.preferred_language, users.sequence, users.created_at, users.updated_at, m.scope_id AS roleScope FROM users LEFT JOIN memberships m ON m.user_id = users.id WHERE users.id = ? FOR UPDATE",
       [userId],
     );
     const user = users[0];
@@ -48,8 +48,9 @@ async function createRegistrationCode(token: string, userId: string) {
     const codeId = randomUUID();
     const now = new Date();
     const expiresAt = new Date(now.getTime() + 3_600_000);
+    // The server's insert carries the active-code cap as its guard (PASSKEY_CODE_MAX_ACTIVE).
     await connection.query(
-      "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, created_at, expires_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+      "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, created_at, expires_at, ended_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL FROM (SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ? AND state = 'ACTIVE' AND expires_at > ?) AS active WHERE active.n < ?",
       [
         codeId,
         user.id,
@@ -61,6 +62,9 @@ async function createRegistrationCode(token: string, userId: string) {
         caller.userId,
         now,
         expiresAt,
+        user.id,
+        now,
+        1_000_000,
       ],
     );
     const [bumped] = await connection.query<mysql.ResultSetHeader>(

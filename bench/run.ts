@@ -1,20 +1,24 @@
 // `npm run bench`: seeds MariaDB, starts the server and the floor as separate processes, drives
 // both with autocannon over loopback (interleaved, several rounds), measures the outbox drain, and
 // prints the table that bench/REPORT.md quotes. `--quick` makes a few-second smoke run.
-import { fork } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { randomBytes } from "node:crypto";
 import { loadConfig } from "../src/config";
-import { createServices, openDatabase } from "../src/server";
-import { KeyRing } from "../src/services/key-ring";
 import { load } from "./load";
 import type { LoadResult, RequestFactory } from "./load";
-import { recreateDatabase, seed } from "./seed";
+import { queueLinkMails, recreateDatabase, seed } from "./seed";
 import type { Seeded } from "./seed";
 import { CountingSink } from "./sink";
+import {
+  ROOT,
+  benchServerEnv,
+  median,
+  startProcess,
+  stopProcess,
+  waitUntilReady,
+} from "./processes";
 
 const { values: args } = parseArgs({
   options: {
@@ -44,7 +48,6 @@ const MARIADB = process.env.BENCH_MARIADB_URL ?? "mysql://root@127.0.0.1:3306";
 const DATABASE = "plk_bench";
 const SERVER_PORT = 4411;
 const FLOOR_PORT = 4412;
-const ROOT = path.resolve(__dirname, "../..");
 
 const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { details { sequence changeDate resourceOwner } code { id code } } }`;
 const ADD = `mutation { addPasskeyLink { details { sequence changeDate resourceOwner } link expiration } }`;
@@ -105,51 +108,22 @@ const SCENARIOS: Scenario[] = [
 ];
 
 function serverEnv(sinkUrl: string, masterKey: string): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    NODE_ENV: "production",
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
-    PORT: String(SERVER_PORT),
-    HOST: "127.0.0.1",
-    DATA_DIR: path.join(ROOT, ".bench/data"),
-    DATABASE_URL: `${MARIADB}/${DATABASE}`,
-    MASTER_KEY: masterKey,
-    SMTP_URL: sinkUrl,
-    MAIL_FROM: "Bench <bench@bench.example>",
-    SEND_RATE_LIMIT: "10000",
-    OUTBOX_POLL_MS: "100",
-  };
-}
-
-function startProcess(script: string, argv: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const profile = args.profile
-    ? ["--cpu-prof", `--cpu-prof-dir=${path.join(ROOT, ".bench/profiles")}`]
-    : [];
-  return fork(path.join(ROOT, "dist", script), argv, {
-    execArgv: profile,
-    env,
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  return benchServerEnv({
+    port: SERVER_PORT,
+    dataDir: path.join(ROOT, ".bench/data"),
+    databaseUrl: `${MARIADB}/${DATABASE}`,
+    sinkUrl,
+    masterKey,
   });
 }
 
-async function waitUntilReady(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not become ready`);
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await exited;
+function startProfiled(script: string, argv: string[], env: NodeJS.ProcessEnv) {
+  return startProcess(
+    script,
+    argv,
+    env,
+    args.profile ? path.join(ROOT, ".bench/profiles") : undefined,
+  );
 }
 
 /** Peak (VmHWM) or current (VmRSS) resident set size of a process, in MB. */
@@ -159,42 +133,16 @@ function rssMb(pid: number, field: "VmHWM" | "VmRSS" = "VmHWM"): number {
   return Math.round(kb / 1024);
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 async function measureDrain(
   config: ReturnType<typeof loadConfig>,
   seeded: Seeded,
   sink: CountingSink,
   env: NodeJS.ProcessEnv,
 ) {
-  const db = await openDatabase(config);
-  const services = createServices(config, db, new KeyRing(config.masterKey!));
   const users = seeded.users.slice(0, DRAIN_MAILS);
-  for (let i = 0; i < users.length; i += 32) {
-    await Promise.all(
-      users.slice(i, i + 32).map((user) =>
-        services.passkeyLinks.sendLink(
-          {
-            caller: {
-              userId: user.id,
-              organizationId: user.organizationId,
-              tokenId: "bench",
-              roles: [],
-            },
-            orgId: null,
-          },
-          user.id,
-        ),
-      ),
-    );
-  }
-  await db.dataSource.destroy();
+  await queueLinkMails(config, users);
   const before = sink.count;
-  const server = startProcess("src/main.js", [], env);
+  const server = startProfiled("src/main.js", [], env);
   await waitUntilReady(`http://127.0.0.1:${SERVER_PORT}/readyz`);
   const ready = Date.now();
   let firstMail: number | undefined;
@@ -220,8 +168,8 @@ async function main(): Promise<void> {
   await recreateDatabase(MARIADB, DATABASE);
   const seeded = await seed(config, ORGS, USERS_PER_ORG);
 
-  const server = startProcess("src/main.js", [], env);
-  const floor = startProcess(
+  const server = startProfiled("src/main.js", [], env);
+  const floor = startProfiled(
     "bench/floor-server.js",
     [String(FLOOR_PORT), `${MARIADB}/${DATABASE}`],
     { PATH: process.env.PATH },

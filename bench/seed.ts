@@ -93,6 +93,7 @@ export async function seed(
               userId: b.entity.id,
               tokenHash: hashToken(b.token),
               expiresAt: null,
+              createdBy: b.entity.id,
               createdAt: now,
             })),
           )
@@ -113,6 +114,35 @@ export async function seed(
       for (const b of batch) users.push({ id: b.entity.id, organizationId, token: b.token });
     }
     return { adminToken, users };
+  } finally {
+    await db.dataSource.destroy();
+  }
+}
+
+/** Queues one link mail for each of `users` (as themselves), with no server running. */
+export async function queueLinkMails(config: Config, users: Seeded["users"]): Promise<void> {
+  const db = await openDatabase(config);
+  try {
+    const services = createServices(config, db, new KeyRing(config.masterKey!));
+    for (let i = 0; i < users.length; i += 32) {
+      await Promise.all(
+        users.slice(i, i + 32).map((user) =>
+          services.passkeyLinks.sendLink(
+            {
+              caller: {
+                userId: user.id,
+                organizationId: user.organizationId,
+                tokenId: "bench",
+                tokenExpiresAt: null,
+                roles: [],
+              },
+              orgId: null,
+            },
+            user.id,
+          ),
+        ),
+      );
+    }
   } finally {
     await db.dataSource.destroy();
   }

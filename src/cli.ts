@@ -1,10 +1,12 @@
 // Command line: bootstrap the instance owner, run migrations, print the GraphQL schema.
 import "reflect-metadata";
+import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { printSchema } from "graphql";
 import { ConfigError, loadConfig } from "./config";
 import { ApiError } from "./errors";
 import { KeyRing } from "./services/key-ring";
+import { withErrorTable } from "./error-ids";
 import { buildGraphQLSchema, createServices, openDatabase } from "./server";
 
 const USAGE = `usage: npm run cli -- <command>
@@ -14,13 +16,19 @@ commands:
                                        and print its personal access token; refuses (exit 2)
                                        when the instance already has an owner
   migrate                              apply pending database migrations
-  print-schema                         print the GraphQL schema (SDL)`;
+  print-schema                         print the GraphQL schema (SDL)
+  write-error-table FILE               put the table of error detail ids into FILE (the README)`;
 
 /** Runs one command; resolves to the process exit code. */
 export async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "print-schema") {
     process.stdout.write(`${printSchema(await buildGraphQLSchema())}\n`);
+    return 0;
+  }
+  if (command === "write-error-table" && rest[0]) {
+    const file = rest[0];
+    fs.writeFileSync(file, withErrorTable(fs.readFileSync(file, "utf8")));
     return 0;
   }
   if (command !== "bootstrap" && command !== "migrate") {

@@ -65,9 +65,12 @@ const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1).default("data"),
   DATABASE_URL: databaseUrl.optional(),
   DATABASE_POOL_SIZE: int(1, 500).default(10),
-  EXTERNAL_URL: httpUrl
-    .refine((url) => !url.search && !url.hash, "must not have a query or a fragment")
-    .default(new URL("http://localhost:4000")),
+  DATABASE_RETRIES: int(0, 50).default(8),
+  // Unset: http://localhost:$PORT (see withDerivedDefaults).
+  EXTERNAL_URL: httpUrl.refine(
+    (url) => !url.search && !url.hash,
+    "must not have a query or a fragment",
+  ),
   LINK_ALLOWED_ORIGINS: origins.default([]),
   LINK_URL_TEMPLATE: z.string().trim().min(1).max(1000).optional(),
   SMTP_URL: smtpUrl.optional(),
@@ -77,6 +80,8 @@ const envSchema = z.object({
   PASSKEY_CODE_LENGTH: int(8, 64).default(12),
   PASSKEY_CODE_LIFETIME_SECONDS: int(60, 30 * 24 * 3600).default(3600),
   PASSKEY_CODE_MAX_FAILED_CHECKS: int(1, 100).default(3),
+  PASSKEY_CODE_MAX_ACTIVE: int(1, 1_000_000).default(10),
+  PASSKEY_CODE_RETENTION_DAYS: int(1, 3650).default(30),
   SEND_RATE_LIMIT: int(1, 10_000).default(5),
   SEND_RATE_WINDOW_SECONDS: int(1, 7 * 24 * 3600).default(3600),
   OUTBOX_POLL_MS: int(10, 60_000).default(500),
@@ -89,7 +94,22 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
   GRAPHQL_MAX_DEPTH: int(2, 100).default(12),
   GRAPHQL_MAX_TOKENS: int(50, 100_000).default(2000),
+  GRAPHQL_MAX_ALIASES: int(1, 1000).default(15),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  WEBAUTHN_RP_ID: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(
+      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+      "must be a host name",
+    )
+    .optional(),
+  WEBAUTHN_RP_NAME: z.string().trim().min(1).max(100).default("Passkey Links"),
+  WEBAUTHN_ORIGINS: origins.optional(),
+  WEBAUTHN_TIMEOUT_SECONDS: int(30, 3600).default(300),
+  METRICS_PORT: int(1, 65535).optional(),
+  CORS_ORIGINS: origins.default([]),
 });
 
 const linkSchema = envSchema.pick({
@@ -115,8 +135,56 @@ function linkSettings(e: z.output<typeof linkSchema>) {
   }
 }
 
+const webauthnSchema = envSchema.pick({
+  EXTERNAL_URL: true,
+  WEBAUTHN_RP_ID: true,
+  WEBAUTHN_RP_NAME: true,
+  WEBAUTHN_ORIGINS: true,
+  WEBAUTHN_TIMEOUT_SECONDS: true,
+});
+
+/**
+ * The relying party: its ID defaults to EXTERNAL_URL's host, its origins to EXTERNAL_URL's origin.
+ * Every origin must be the RP ID or a subdomain of it, or browsers refuse the ceremony anyway.
+ */
+function webauthnSettings(e: z.output<typeof webauthnSchema>) {
+  const rpId = e.WEBAUTHN_RP_ID ?? e.EXTERNAL_URL.hostname;
+  const origins = e.WEBAUTHN_ORIGINS ?? [e.EXTERNAL_URL.origin];
+  const problems = origins
+    .filter((origin) => {
+      const host = new URL(origin).hostname;
+      return host !== rpId && !host.endsWith(`.${rpId}`);
+    })
+    .map(
+      (origin) => `WEBAUTHN_ORIGINS: ${origin} is not on the RP ID ${rpId} or a subdomain of it`,
+    );
+  if (origins.length === 0) problems.push("WEBAUTHN_ORIGINS: must list at least one origin");
+  return {
+    webauthn: {
+      rpId,
+      rpName: e.WEBAUTHN_RP_NAME,
+      origins,
+      timeoutSeconds: e.WEBAUTHN_TIMEOUT_SECONDS,
+    },
+    problems,
+  };
+}
+
+/** EXTERNAL_URL follows PORT, so links point at this server; a bad PORT is reported only once. */
+function withDerivedDefaults(raw: Record<string, unknown>): void {
+  const port = envSchema.shape.PORT.safeParse(raw.PORT);
+  raw.EXTERNAL_URL ??= `http://localhost:${port.success ? port.data : 4000}`;
+}
+
 export type DatabaseConfig =
-  { kind: "sqlite"; path: string } | { kind: "mysql"; url: string; poolSize: number };
+  | { kind: "sqlite"; path: string }
+  | {
+      kind: "mysql";
+      url: string;
+      poolSize: number;
+      /** How often a transaction rolled back by a deadlock (error 1213) is run again. */
+      retries: number;
+    };
 
 export interface Config {
   env: "development" | "production" | "test";
@@ -133,7 +201,15 @@ export interface Config {
   mailTemplateDir: string | undefined;
   /** Explicit key; undefined means "load or create DATA_DIR/master.key". */
   masterKey: Buffer | undefined;
-  code: { length: number; lifetimeSeconds: number; maxFailedChecks: number };
+  code: {
+    length: number;
+    lifetimeSeconds: number;
+    maxFailedChecks: number;
+    /** ACTIVE codes one user may hold at once, all media together. */
+    maxActive: number;
+    /** Days an ended code is kept before it is purged (its events stay). */
+    retentionDays: number;
+  };
   sendRateLimit: { max: number; windowSeconds: number };
   outbox: {
     pollMs: number;
@@ -145,7 +221,19 @@ export interface Config {
     /** How long a claimed row stays invisible to other workers before it counts as abandoned. */
     leaseMs: number;
   };
-  http: { bodyLimit: number; maxDepth: number; maxTokens: number; shutdownTimeoutMs: number };
+  http: {
+    bodyLimit: number;
+    maxDepth: number;
+    maxTokens: number;
+    maxAliases: number;
+    shutdownTimeoutMs: number;
+  };
+  /** The WebAuthn relying party; never taken from a request. */
+  webauthn: { rpId: string; rpName: string; origins: string[]; timeoutSeconds: number };
+  /** Set: /metrics is served only on this port, not on `port`. */
+  metricsPort: number | undefined;
+  /** Browser origins allowed to call the API cross-origin (none by default). */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -160,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = Object.fromEntries(
     Object.keys(envSchema.shape).map((key) => [key, emptyAsUndefined(env[key])]),
   );
+  withDerivedDefaults(raw);
   const parsed = envSchema.safeParse(raw);
   const problems = parsed.success
     ? []
@@ -169,7 +258,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const links = linkSchema.safeParse(raw);
   const link = links.success ? linkSettings(links.data) : undefined;
   if (link?.problem) problems.push(link.problem);
-  if (!parsed.success || !link || problems.length > 0) throw new ConfigError(problems);
+  const relyingParty = webauthnSchema.safeParse(raw);
+  const rp = relyingParty.success ? webauthnSettings(relyingParty.data) : undefined;
+  if (rp) problems.push(...rp.problems);
+  if (!parsed.success || !link || !rp || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const externalUrl = e.EXTERNAL_URL;
   const databaseUrl = e.DATABASE_URL ?? `sqlite:${e.DATA_DIR}/passkey-links.sqlite`;
@@ -182,7 +274,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     database: databaseUrl.startsWith("sqlite:")
       ? { kind: "sqlite", path: databaseUrl.slice("sqlite:".length) }
-      : { kind: "mysql", url: databaseUrl, poolSize: e.DATABASE_POOL_SIZE },
+      : {
+          kind: "mysql",
+          url: databaseUrl,
+          poolSize: e.DATABASE_POOL_SIZE,
+          retries: e.DATABASE_RETRIES,
+        },
     externalUrl,
     linkAllowedOrigins,
     linkUrlTemplate,
@@ -194,6 +291,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       length: e.PASSKEY_CODE_LENGTH,
       lifetimeSeconds: e.PASSKEY_CODE_LIFETIME_SECONDS,
       maxFailedChecks: e.PASSKEY_CODE_MAX_FAILED_CHECKS,
+      maxActive: e.PASSKEY_CODE_MAX_ACTIVE,
+      retentionDays: e.PASSKEY_CODE_RETENTION_DAYS,
     },
     sendRateLimit: { max: e.SEND_RATE_LIMIT, windowSeconds: e.SEND_RATE_WINDOW_SECONDS },
     outbox: {
@@ -209,7 +308,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bodyLimit: e.BODY_LIMIT_BYTES,
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     },
+    webauthn: rp.webauthn,
+    metricsPort: e.METRICS_PORT,
+    corsOrigins: e.CORS_ORIGINS,
   };
 }

@@ -2,6 +2,7 @@
 import type { GraphQLFormattedError } from "graphql";
 import { GraphQLError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
+import type { ErrorId } from "./error-ids";
 
 export const GRPC_CODES = {
   INVALID_ARGUMENT: 3,
@@ -17,6 +18,19 @@ export const GRPC_CODES = {
 
 export type ErrorCode = keyof typeof GRPC_CODES;
 
+/** HTTP status of each code: grpc-gateway's mapping, as ZITADEL answers. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  PERMISSION_DENIED: 403,
+  RESOURCE_EXHAUSTED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  UNAUTHENTICATED: 401,
+};
+
 export interface ErrorDetail {
   "@type": string;
   id: string;
@@ -31,7 +45,7 @@ export interface ErrorDetail {
 export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
-    readonly id: string,
+    readonly id: ErrorId,
     message: string,
     readonly extra: Record<string, unknown> = {},
   ) {
@@ -39,23 +53,34 @@ export class ApiError extends Error {
     this.name = "ApiError";
   }
 
-  static invalidArgument(id: string, message: string, extra?: Record<string, unknown>) {
+  static invalidArgument(id: ErrorId, message: string, extra?: Record<string, unknown>) {
     return new ApiError("INVALID_ARGUMENT", id, message, extra);
   }
-  static notFound(id: string, message: string) {
+  static notFound(id: ErrorId, message: string) {
     return new ApiError("NOT_FOUND", id, message);
   }
-  static alreadyExists(id: string, message: string) {
+  static alreadyExists(id: ErrorId, message: string) {
     return new ApiError("ALREADY_EXISTS", id, message);
   }
-  static permissionDenied(id: string, message = "permission denied") {
+  static permissionDenied(id: ErrorId, message = "permission denied") {
     return new ApiError("PERMISSION_DENIED", id, message);
   }
-  static failedPrecondition(id: string, message: string) {
+  static failedPrecondition(id: ErrorId, message: string) {
     return new ApiError("FAILED_PRECONDITION", id, message);
   }
-  static unauthenticated(id: string, message: string) {
+  static unavailable(id: ErrorId, message: string) {
+    return new ApiError("UNAVAILABLE", id, message);
+  }
+  static unauthenticated(id: ErrorId, message: string) {
     return new ApiError("UNAUTHENTICATED", id, message);
+  }
+  /** A limit was reached; it frees up at `retryAt` (reported in seconds, as gRPC's RetryInfo). */
+  static resourceExhausted(id: ErrorId, message: string, retryAt: Date, now: Date) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((retryAt.getTime() - now.getTime()) / 1000));
+    return new ApiError("RESOURCE_EXHAUSTED", id, `${message}; retry in ${retryAfterSeconds}s`, {
+      retryDelay: `${retryAfterSeconds}s`,
+      retryAfterSeconds,
+    });
   }
 }
 
@@ -70,6 +95,14 @@ export function toGraphQLError(error: ApiError, httpStatus?: number): GraphQLErr
   });
 }
 
+/** The client's view of an ApiError: its message and the ZITADEL extensions. */
+export function formatApiError(error: ApiError): GraphQLFormattedError {
+  return {
+    message: error.message,
+    extensions: errorExtensions(error.code, error.id, error.message, error.extra),
+  };
+}
+
 function errorExtensions(
   code: string,
   id: string,
@@ -81,7 +114,7 @@ function errorExtensions(
 }
 
 /** Apollo's own request-error codes: they keep their name and map to INVALID_ARGUMENT. */
-const APOLLO_REQUEST_ERRORS: Record<string, string> = {
+const APOLLO_REQUEST_ERRORS: Record<string, ErrorId> = {
   GRAPHQL_PARSE_FAILED: "GQL-PARSE",
   GRAPHQL_VALIDATION_FAILED: "GQL-VALIDATION",
   BAD_USER_INPUT: "GQL-INPUT",
@@ -106,13 +139,7 @@ export function createFormatError(logUnexpected: ErrorLogger) {
       locations: formatted.locations,
       path: formatted.path,
     };
-    if (original instanceof ApiError) {
-      return {
-        ...base,
-        message: original.message,
-        extensions: errorExtensions(original.code, original.id, original.message, original.extra),
-      };
-    }
+    if (original instanceof ApiError) return { ...base, ...formatApiError(original) };
     const apolloCode = formatted.extensions?.code;
     if (typeof apolloCode === "string" && apolloCode in APOLLO_REQUEST_ERRORS) {
       return {

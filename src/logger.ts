@@ -1,5 +1,6 @@
 // pino options for Fastify's logger: secrets are redacted wherever they could appear.
-import type { FastifyServerOptions } from "fastify";
+import type { FastifyRequest, FastifyServerOptions } from "fastify";
+import { QueryFailedError } from "typeorm";
 import type { Config } from "./config";
 
 export const REDACTED_PATHS = [
@@ -17,6 +18,12 @@ export const REDACTED_PATHS = [
   "*.smtpUrl",
 ];
 
+/** Development (the default for `npm start`): readable lines; production and tests keep JSON. */
+const PRETTY = {
+  target: "pino-pretty",
+  options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", singleLine: true },
+};
+
 export function loggerOptions(
   config: Config,
   stream?: NodeJS.WritableStream,
@@ -25,6 +32,54 @@ export function loggerOptions(
   return {
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-    ...(stream ? { stream } : {}),
+    serializers: { req: serializeRequest, err: serializeError },
+    ...(stream ? { stream } : config.env === "development" ? { transport: PRETTY } : {}),
   };
+}
+
+/**
+ * Request lines name the path only: a query string can carry a registration code (the link's
+ * `code=`), so it never reaches a log line, on any route.
+ */
+export function serializeRequest(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: pathOnly(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
+export function pathOnly(url: string): string {
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+/** Values quoted in driver messages ("Duplicate entry 'ada@example.com' for key ..."). */
+const QUOTED_VALUE = /\b(entry|value:?) '[^']*'/gi;
+
+/**
+ * Errors as log fields: type, message, code and stack. A TypeORM QueryFailedError also carries
+ * the SQL and its parameters (usernames, emails, names), and mysql2 errors the SQL and the
+ * values it quotes; none of that is written.
+ */
+export function serializeError(error: Error): SerializedError {
+  const { code, errno } = error as { code?: unknown; errno?: unknown };
+  const cause = error instanceof QueryFailedError ? (error.driverError as unknown) : undefined;
+  return {
+    type: error.name,
+    message: error.message.replace(QUOTED_VALUE, "$1 '[redacted]'"),
+    stack: (error.stack ?? "").replace(QUOTED_VALUE, "$1 '[redacted]'"),
+    ...(code === undefined ? {} : { code }),
+    ...(errno === undefined ? {} : { errno }),
+    ...(cause instanceof Error ? { cause: serializeError(cause) } : {}),
+  };
+}
+
+interface SerializedError {
+  type: string;
+  message: string;
+  stack: string;
+  [field: string]: unknown;
 }

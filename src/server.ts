@@ -9,24 +9,37 @@ import {
 } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
-import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import Fastify from "fastify";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { GraphQLSchema } from "graphql";
+import type { GraphQLObjectType, GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { authenticateRequest } from "./authentication";
 import type { Config } from "./config";
-import { createDataSource, detectMysqlFlavor } from "./db/data-source";
-import { Database } from "./db/database";
-import { cachePromiseWrappers } from "./db/mysql2-promise-wrapper";
+import { connectDatabase, migrateDatabase } from "./db/connect";
+import type { Database } from "./db/database";
 import { ApiError, createFormatError, toGraphQLError } from "./errors";
+import { registerCors } from "./http/cors";
+import { documentLimitRules, hideFieldSuggestions } from "./http/document-limits";
+import {
+  graphqlErrorHandler,
+  httpStatusOf,
+  registerNotFound,
+  unavailableStatus,
+} from "./http/error-handler";
+import { addMetricsRoute, createMetricsServer, recordRequestDurations } from "./http/metrics";
+import { requestLogPlugin, withRequestLog } from "./http/request-log";
 import { loggerOptions } from "./logger";
 import { MailTemplates } from "./mail/mail-templates";
 import { createMailTransport } from "./mail/mail-transport";
 import { OutboxService } from "./mail/outbox.service";
 import { OutboxWorker } from "./mail/outbox.worker";
+import { Metrics } from "./metrics";
 import { IdentityResolver } from "./resolvers/identity.resolver";
 import { PasskeyLinkResolver } from "./resolvers/passkey-link.resolver";
+import { PasskeyResolver } from "./resolvers/passkey.resolver";
+import { registerRestApi } from "./rest/rest-api";
 import { BootstrapService } from "./services/bootstrap.service";
+import { CodeRetentionJob } from "./services/code-retention.job";
 import type { Clock, IdGenerator } from "./services/clock";
 import { systemClock, uuidV7 } from "./services/clock";
 import { EventStore } from "./services/event-store";
@@ -35,16 +48,20 @@ import { MemberService } from "./services/member.service";
 import { OrganizationService } from "./services/organization.service";
 import { PasskeyCodeService } from "./services/passkey-code.service";
 import { PasskeyLinkService } from "./services/passkey-link.service";
+import { PasskeyService } from "./services/passkey.service";
 import { PermissionService } from "./services/permissions";
+import { RelyingParty } from "./services/relying-party";
 import type { RequestContext } from "./services/request-context";
 import { TokenService } from "./services/token.service";
 import { UserService } from "./services/user.service";
+import { registerRegistrationPage } from "./ui/registration-page";
 
 export interface AppOptions {
   clock?: Clock;
   ids?: IdGenerator;
   /** Where log lines go (default stdout). */
   logStream?: NodeJS.WritableStream;
+  metrics?: Metrics;
 }
 
 /** Every service, wired once; resolvers and the CLI take what they need from here. */
@@ -56,6 +73,7 @@ export function createServices(
 ) {
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidV7;
+  const metrics = options.metrics ?? new Metrics();
   const events = new EventStore(db, clock);
   const permissions = new PermissionService();
   const organizations = new OrganizationService(db, events, permissions, clock, ids);
@@ -64,10 +82,12 @@ export function createServices(
   const tokens = new TokenService(db, events, users, clock, ids);
   const bootstrap = new BootstrapService(db, events, organizations, users, tokens, clock, ids);
   const outbox = new OutboxService(db, keys, clock, ids, messageIdDomain(config));
+  metrics.readBacklogFrom(() => outbox.backlog());
   const passkeyCodes = new PasskeyCodeService(
     db,
     events,
     users,
+    permissions,
     outbox,
     keys,
     clock,
@@ -82,6 +102,19 @@ export function createServices(
     outbox,
     clock,
     config,
+    metrics,
+  );
+  const passkeys = new PasskeyService(
+    db,
+    events,
+    users,
+    passkeyCodes,
+    outbox,
+    new RelyingParty(config.webauthn),
+    clock,
+    ids,
+    config,
+    metrics,
   );
   return {
     config,
@@ -89,6 +122,7 @@ export function createServices(
     keys,
     clock,
     ids,
+    metrics,
     events,
     permissions,
     organizations,
@@ -99,12 +133,13 @@ export function createServices(
     outbox,
     passkeyCodes,
     passkeyLinks,
+    passkeys,
   };
 }
 export type Services = ReturnType<typeof createServices>;
 
 /** The GraphQL schema; resolver instances come from `services` (no container magic). */
-export function buildGraphQLSchema(services?: Services): Promise<GraphQLSchema> {
+export async function buildGraphQLSchema(services?: Services): Promise<GraphQLSchema> {
   const resolvers = services
     ? new Map<unknown, unknown>([
         [
@@ -120,30 +155,39 @@ export function buildGraphQLSchema(services?: Services): Promise<GraphQLSchema> 
           PasskeyLinkResolver,
           new PasskeyLinkResolver(services.passkeyLinks, services.passkeyCodes),
         ],
+        [PasskeyResolver, new PasskeyResolver(services.passkeys)],
       ])
     : new Map<unknown, unknown>();
-  return buildSchema({
-    resolvers: [IdentityResolver, PasskeyLinkResolver],
+  const schema = await buildSchema({
+    resolvers: [IdentityResolver, PasskeyLinkResolver, PasskeyResolver],
     container: { get: (someClass) => resolvers.get(someClass) },
     validate: false,
   });
+  // type-graphql has no option to describe the root types; each build makes new type objects.
+  describeType(schema.getQueryType(), "Reads. Each needs a token (Authorization: Bearer).");
+  describeType(
+    schema.getMutationType(),
+    "Writes. Each needs a token, except registerPasskey and verifyPasskeyRegistration with a code.",
+  );
+  return schema;
+}
+
+function describeType(type: GraphQLObjectType | null | undefined, description: string): void {
+  if (type) type.description = description;
 }
 
 /** Opens the database and brings its schema up to date with the committed migrations. */
 export async function openDatabase(config: Config): Promise<Database> {
-  const flavor =
-    config.database.kind === "mysql" ? await detectMysqlFlavor(config.database.url) : undefined;
-  const dataSource = createDataSource(config.database, flavor);
-  await dataSource.initialize();
-  await cachePromiseWrappers(dataSource);
-  await dataSource.runMigrations({ transaction: "each" });
-  return new Database(dataSource);
+  const db = await connectDatabase(config.database);
+  await migrateDatabase(db);
+  return db;
 }
 
 export interface App {
   http: FastifyInstance;
   services: Services;
   outboxWorker: OutboxWorker;
+  codeRetention: CodeRetentionJob;
   /** Listens on config.port (0: an ephemeral port) and resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests, then closes the pool. */
@@ -157,24 +201,48 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     trustProxy: false,
     return503OnClosing: true,
   });
-  const { keys, createdAt: keyFile } = KeyRing.load(config.masterKey, config.dataDir);
-  if (keyFile)
-    http.log.warn({ file: keyFile }, "MASTER_KEY is not set: generated a master key; back it up");
-  const db = await openDatabase(config);
-  const services = createServices(config, db, keys, options);
-  await bootstrapOnFirstRun(services, http);
+  // Everything that can be checked is checked before the first write (key file, schema, owner),
+  // so a failed start leaves nothing behind.
+  const templates = MailTemplates.load(config.mailTemplateDir);
+  const noticeTemplates = MailTemplates.loadPasskeyNotice(config.mailTemplateDir);
+  const db = await connectDatabase(config.database);
+  let services: Services;
+  try {
+    const { keys, createdAt: keyFile } = KeyRing.load(config.masterKey, config.dataDir);
+    if (keyFile)
+      http.log.warn({ file: keyFile }, "MASTER_KEY is not set: generated a master key; back it up");
+    await migrateDatabase(db);
+    services = createServices(config, db, keys, options);
+    await bootstrapOnFirstRun(services, http);
+  } catch (error) {
+    await db.dataSource.destroy();
+    throw error;
+  }
+  const { metrics } = services;
+  await registerCors(http, config.corsOrigins);
+  recordRequestDurations(http, metrics);
   const outboxWorker = new OutboxWorker({
     db,
     outbox: services.outbox,
     transport: createMailTransport(config, http.log),
-    templates: MailTemplates.load(config.mailTemplateDir),
+    templates,
+    noticeTemplates,
+    metrics,
     events: services.events,
     clock: services.clock,
     settings: config.outbox,
     mailFrom: config.mailFrom,
     log: http.log,
   });
-  services.passkeyLinks.onMailQueued(() => outboxWorker.kick());
+  services.outbox.onQueued(() => outboxWorker.kick());
+  const codeRetention = new CodeRetentionJob(
+    [
+      (limit) => services.passkeyCodes.purgeEnded(limit),
+      (limit) => services.passkeys.purgeClosedRegistrations(limit),
+      (limit) => services.passkeyCodes.purgeNotices(limit),
+    ],
+    (error, message) => http.log.error({ err: error }, message),
+  );
 
   const apollo = new ApolloServer<RequestContext>({
     schema: await buildGraphQLSchema(services),
@@ -182,15 +250,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     parseOptions: { maxTokens: config.http.maxTokens },
-    validationRules: [
-      maxDepthRule({
-        n: config.http.maxDepth,
-        propagateOnRejection: false,
-        onReject: [(context, error) => context?.reportError(error)],
-      }),
-    ],
+    validationRules: documentLimitRules(config),
     plugins: [
       fastifyApolloDrainPlugin(http),
+      ...(config.env === "production" ? [hideFieldSuggestions()] : []),
+      unavailableStatus(),
+      requestLogPlugin,
       // Responses are never HTTP-cached (they are mutations and per-caller reads), and the
       // default cache-control plugin would wrap every field resolver to compute cache hints.
       ApolloServerPluginCacheControlDisabled(),
@@ -201,24 +266,38 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   await apollo.start();
 
-  http.get("/healthz", () => Promise.resolve({ status: "ok" }));
-  http.get("/readyz", async (_request, reply) => {
+  // Probes and scrapes come every few seconds: not worth a log line each.
+  const quiet = { logLevel: "silent" } as const;
+  http.get("/healthz", quiet, () => Promise.resolve({ status: "ok" }));
+  http.get("/readyz", quiet, async (_request, reply) => {
     const ready = await db.ping();
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "database unavailable" });
   });
-  await http.register(fastifyApollo(apollo), {
-    path: "/graphql",
-    context: (request: FastifyRequest) => requestContext(services, request),
+  registerRegistrationPage(http);
+  await http.register(async (scope) => {
+    scope.setErrorHandler(graphqlErrorHandler);
+    await scope.register(fastifyApollo(apollo), {
+      path: "/graphql",
+      context: withRequestLog((request: FastifyRequest) => requestContext(services, request)),
+    });
   });
+  registerNotFound(http);
+  await registerRestApi(http, services);
+
+  const metricsServer = config.metricsPort ? createMetricsServer(metrics) : undefined;
+  if (!metricsServer) addMetricsRoute(http, metrics);
 
   let stopping: Promise<void> | undefined;
   return {
     http,
     services,
     outboxWorker,
+    codeRetention,
     async listen() {
       const address = await http.listen({ port: config.port, host: config.host });
+      await metricsServer?.listen({ port: config.metricsPort, host: config.host });
       outboxWorker.start();
+      codeRetention.start();
       return address;
     },
     stop() {
@@ -232,7 +311,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         );
         try {
           await http.close();
+          await metricsServer?.close();
           await outboxWorker.stop();
+          await codeRetention.stop();
         } finally {
           clearTimeout(force);
           await db.dataSource.destroy();
@@ -248,45 +329,17 @@ function messageIdDomain(config: Config): string {
   return /@([A-Za-z0-9.-]+)/.exec(config.mailFrom)?.[1] ?? config.externalUrl.hostname;
 }
 
-/** Authenticates the bearer token and resolves the organization context of one request. */
+/** The shared authentication, with its failures as GraphQL errors that fail the whole request. */
 async function requestContext(
   services: Services,
   request: FastifyRequest,
 ): Promise<RequestContext> {
-  const token = bearerToken(request.headers.authorization);
-  if (token === null) return { caller: null, orgId: null };
   try {
-    const caller = await services.tokens.authenticate(token);
-    const header = request.headers["x-zitadel-orgid"];
-    const orgId = typeof header === "string" && header.trim() !== "" ? header.trim() : null;
-    if (orgId !== null)
-      await services.db.read((db) => services.organizations.requireExists(db, orgId));
-    return { caller, orgId: orgId ?? caller.organizationId };
+    return await authenticateRequest(services, request.headers);
   } catch (error) {
-    if (error instanceof ApiError) {
-      throw toGraphQLError(
-        error,
-        error.code === "UNAUTHENTICATED" ? 401 : error.code === "NOT_FOUND" ? 404 : 400,
-      );
-    }
+    if (error instanceof ApiError) throw toGraphQLError(error, httpStatusOf(error));
     throw error;
   }
-}
-
-/** null: no Authorization header (anonymous). A header that is not "Bearer <token>" is a bad token. */
-function bearerToken(header: string | undefined): string | null {
-  if (header === undefined || header.trim() === "") return null;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) {
-    throw toGraphQLError(
-      ApiError.unauthenticated(
-        "AUTH-header-malformed",
-        "authorization header must be: Bearer <token>",
-      ),
-      401,
-    );
-  }
-  return match[1];
 }
 
 /** On an empty database: create the instance owner and write its token to DATA_DIR/admin.pat. */

@@ -10,7 +10,14 @@ it("has working defaults for a first run", () => {
   expect(config.database).toEqual({ kind: "sqlite", path: "data/passkey-links.sqlite" });
   expect(config.externalUrl.href).toBe("http://localhost:4000/");
   expect(config.smtpUrl).toBeUndefined();
-  expect(config.code).toEqual({ length: 12, lifetimeSeconds: 3600, maxFailedChecks: 3 });
+  expect(config.code).toEqual({
+    length: 12,
+    lifetimeSeconds: 3600,
+    maxFailedChecks: 3,
+    maxActive: 10,
+    retentionDays: 30,
+  });
+  expect(config.http.maxAliases).toBe(15);
   expect(config.linkUrlTemplate).toBe(
     "http://localhost:4000/ui/login/login/passwordless/init?userID={{.UserID}}&orgID={{.OrgID}}&codeID={{.CodeID}}&code={{.Code}}",
   );
@@ -80,4 +87,58 @@ it("reports a bad link template together with other problems, and a query in EXT
     "PORT: Invalid input: expected number, received NaN",
     "LINK_URL_TEMPLATE: origin https://evil.example.net is not EXTERNAL_URL's nor listed in LINK_ALLOWED_ORIGINS",
   ]);
+});
+
+describe("the WebAuthn relying party", () => {
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+    return [];
+  };
+
+  it("defaults to EXTERNAL_URL's host and origin", () => {
+    const config = loadConfig({ EXTERNAL_URL: "https://id.example.com" });
+    expect(config.webauthn).toEqual({
+      rpId: "id.example.com",
+      rpName: "Passkey Links",
+      origins: ["https://id.example.com"],
+      timeoutSeconds: 300,
+    });
+  });
+
+  it("accepts origins on the RP ID and its subdomains", () => {
+    const config = loadConfig({
+      EXTERNAL_URL: "https://id.example.com",
+      WEBAUTHN_RP_ID: "Example.com",
+      WEBAUTHN_ORIGINS: "https://id.example.com, https://app.example.com",
+    });
+    expect(config.webauthn.rpId).toBe("example.com");
+    expect(config.webauthn.origins).toEqual(["https://id.example.com", "https://app.example.com"]);
+  });
+
+  it("refuses origins off the RP ID, plain http off loopback, and an RP ID that is no host name", () => {
+    expect(
+      problemsOf({
+        EXTERNAL_URL: "https://id.example.com",
+        WEBAUTHN_ORIGINS: "https://id.example.com,https://example.com.evil.net",
+      }),
+    ).toEqual([
+      "WEBAUTHN_ORIGINS: https://example.com.evil.net is not on the RP ID id.example.com or a subdomain of it",
+    ]);
+    expect(problemsOf({ WEBAUTHN_ORIGINS: "http://app.example.com" })[0]).toMatch(
+      /^WEBAUTHN_ORIGINS\.0: must be https/,
+    );
+    expect(problemsOf({ WEBAUTHN_RP_ID: "https://example.com" })[0]).toMatch(/^WEBAUTHN_RP_ID/);
+  });
+});
+
+it("retries deadlocked transactions DATABASE_RETRIES times (default 8)", () => {
+  const url = "mysql://app@db:3306/p";
+  expect(loadConfig({ DATABASE_URL: url }).database).toMatchObject({ retries: 8 });
+  expect(loadConfig({ DATABASE_URL: url, DATABASE_RETRIES: "2" }).database).toMatchObject({
+    retries: 2,
+  });
 });

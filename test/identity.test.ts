@@ -316,7 +316,7 @@ describe("addMember", () => {
 });
 
 describe("user states", () => {
-  it("deactivates and reactivates; an inactive user's token stops working", async () => {
+  it("deactivates and reactivates; deactivation ends the user's tokens for good", async () => {
     const org = await addOrg(t);
     const frank = await actor(t, org);
     const deactivated = await t.ok(stateChange("deactivateUser"), {
@@ -331,7 +331,9 @@ describe("user states", () => {
       "FAILED_PRECONDITION",
     );
     await t.ok(stateChange("reactivateUser"), { input: { userId: frank.userId } });
-    expect((await t.ok(`{ me { id } }`, {}, { token: frank.token })).me.id).toBe(frank.userId);
+    expect((await t.gql(`{ me { id } }`, {}, { token: frank.token })).status).toBe(401);
+    const fresh = await tokenFor(t, frank.userId);
+    expect((await t.ok(`{ me { id } }`, {}, { token: fresh })).me.id).toBe(frank.userId);
   });
 
   it("locks and unlocks, refusing transitions from the wrong state", async () => {

@@ -157,3 +157,33 @@ it.each([
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+describe("the passkey-added notice", () => {
+  const notice = { displayName: "Ada Lovelace", passkeyName: "Pixel 9", addedAt: new Date(0) };
+
+  it("is built in for English and German, without a link", () => {
+    const templates = MailTemplates.loadPasskeyNotice();
+    expect(templates.languages).toEqual(["de", "en"]);
+    const mail = templates.render("de-CH", notice);
+    expect(mail.subject).toBe("Ein Passkey wurde zu Ihrem Konto hinzugefügt");
+    expect(mail.text).toContain("„Pixel 9“");
+    expect(mail.text).toContain("1970-01-01 00:00 UTC");
+    expect(mail.html).not.toMatch(/href=/);
+  });
+
+  it("is overridden from <language>/passkey-added/, beside the link mail's own files", () => {
+    const dir = overrideDir({
+      "en/subject.txt": "Your link",
+      "en/passkey-added/subject.txt": "New passkey: {{passkeyName}}",
+    });
+    expect(MailTemplates.loadPasskeyNotice(dir).render("en", notice).subject).toBe(
+      "New passkey: Pixel 9",
+    );
+    expect(MailTemplates.load(dir).render("en", variables()).subject).toBe("Your link");
+  });
+
+  it("refuses a variable of the link mail in the notice", () => {
+    const dir = overrideDir({ "en/passkey-added/body.txt": "{{link}}" });
+    expect(() => MailTemplates.loadPasskeyNotice(dir)).toThrow(/unknown variable "link"/);
+  });
+});

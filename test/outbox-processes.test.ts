@@ -1,5 +1,6 @@
-// The outbox across real server processes: two processes sharing one database send every mail
-// exactly once, and a process killed mid-batch leaves nothing undelivered after a restart.
+// The outbox across real server processes: two processes sharing one database (each on its own
+// node of a Galera cluster under npm run test:galera) send every mail exactly once, and a process
+// killed mid-batch leaves nothing undelivered after a restart.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -120,7 +121,12 @@ const retried = (server: ServerProcess) =>
     const token = first.adminToken();
     const secondDir = fs.mkdtempSync(path.join(os.tmpdir(), "plk-second-"));
     setup.extraDirs.push(secondDir);
-    servers.push(await ServerProcess.start(serverEnv(setup, masterKey, { DATA_DIR: secondDir })));
+    const secondNode = database.urls[1 % database.urls.length]!;
+    servers.push(
+      await ServerProcess.start(
+        serverEnv(setup, masterKey, { DATA_DIR: secondDir, DATABASE_URL: secondNode }),
+      ),
+    );
     const users = await addUsers(first, token, 10);
 
     // With SMTP down while queuing, both workers claim rows and hold them for retries, so both

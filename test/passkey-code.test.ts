@@ -1,10 +1,11 @@
-// The one-time check of a registration code (the function redemption will call) and the
-// generator's uniform draw.
+// The check of a registration code when a passkey registration opens, and the generator's
+// uniform draw.
 import { createHash } from "node:crypto";
 import { CODE_ALPHABET, generateCode } from "../src/services/code-generator";
 import { addHuman, addOrg } from "./helpers/fixtures";
 import type { TestApp } from "./helpers/harness";
-import { startTestApp } from "./helpers/harness";
+import { expectError, onlyError, startTestApp } from "./helpers/harness";
+import { registerPasskey, registerWithCode, returnedCode } from "./helpers/passkeys";
 
 describe("generateCode", () => {
   it("draws every character equally often from a uniform byte source (no modulo bias)", () => {
@@ -25,7 +26,7 @@ describe("generateCode", () => {
   });
 });
 
-describe("verifyAndConsume", () => {
+describe("the code check of registerPasskey", () => {
   let t: TestApp;
   let org: string;
   beforeAll(async () => {
@@ -34,67 +35,73 @@ describe("verifyAndConsume", () => {
   });
   afterAll(() => t.close());
 
-  const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { code { id code } } }`;
   const LIST = `query($userId: ID!) { passkeyRegistrationCodes(userId: $userId) { id state } }`;
 
-  async function newCode(userId: string): Promise<{ id: string; code: string }> {
-    return (await t.ok(CREATE, { input: { userId, returnCode: true } }))
-      .createPasskeyRegistrationLink.code;
-  }
   const check = (userId: string, codeId: string, code: string) =>
-    t.app.services.passkeyCodes.verifyAndConsume(userId, codeId, code);
+    registerPasskey(t, userId, { id: codeId, code });
   const stateOf = async (userId: string, codeId: string) =>
     (await t.ok(LIST, { userId })).passkeyRegistrationCodes.find(
       (c: { id: string }) => c.id === codeId,
     ).state;
+  const failedChecksOf = async (codeId: string) =>
+    (
+      await t.app.services.db.read((db) =>
+        db.query<{ failed_checks: number }[]>(
+          "SELECT failed_checks FROM passkey_codes WHERE id = ?",
+          [codeId],
+        ),
+      )
+    )[0]!.failed_checks;
 
-  it("accepts the right code once", async () => {
+  it("accepts the right code without spending it: only a stored passkey does", async () => {
     const userId = await addHuman(t, org);
-    const { id, code } = await newCode(userId);
-    await expect(check(userId, id, code)).resolves.toEqual({ userId, codeId: id });
-    expect(await stateOf(userId, id)).toBe("USED");
-    await expect(check(userId, id, code)).rejects.toMatchObject({
-      code: "FAILED_PRECONDITION",
-      id: "CODE-used",
-    });
+    const { id, code } = await returnedCode(t, userId);
+    expect((await check(userId, id, code)).errors).toBeUndefined();
+    expect(await stateOf(userId, id)).toBe("ACTIVE");
+    expect((await check(userId, id, code)).errors).toBeUndefined();
+    expect(await failedChecksOf(id)).toBe(0);
   });
 
   it("keeps several pending codes independent: a new one does not end older ones", async () => {
     const userId = await addHuman(t, org);
-    const first = await newCode(userId);
-    const second = await newCode(userId);
-    await expect(check(userId, second.id, second.code)).resolves.toBeTruthy();
-    await expect(check(userId, first.id, first.code)).resolves.toBeTruthy();
+    const first = await returnedCode(t, userId);
+    const second = await returnedCode(t, userId);
+    await registerWithCode(t, userId, second);
+    expect((await check(userId, first.id, first.code)).errors).toBeUndefined();
+    expect(await stateOf(userId, first.id)).toBe("ACTIVE");
   });
 
   it("counts failed checks (committed, not rolled back) and locks the code out after 3", async () => {
     const userId = await addHuman(t, org);
-    const { id, code } = await newCode(userId);
+    const { id, code } = await returnedCode(t, userId);
     const wrong = code === "AAAAAAAAAAAA" ? "BBBBBBBBBBBB" : "AAAAAAAAAAAA";
-    for (let i = 0; i < 2; i++) {
-      await expect(check(userId, id, wrong)).rejects.toMatchObject({
-        code: "INVALID_ARGUMENT",
-        id: "CODE-invalid",
-      });
+    for (let i = 1; i <= 2; i++) {
+      expectError(await check(userId, id, wrong), "INVALID_ARGUMENT", "CODE-invalid");
       expect(await stateOf(userId, id)).toBe("ACTIVE");
+      expect(await failedChecksOf(id)).toBe(i);
     }
-    await expect(check(userId, id, wrong)).rejects.toMatchObject({ id: "CODE-invalid" });
+    expectError(await check(userId, id, wrong), "INVALID_ARGUMENT", "CODE-invalid");
     expect(await stateOf(userId, id)).toBe("LOCKED_OUT");
-    await expect(check(userId, id, code)).rejects.toMatchObject({
-      code: "FAILED_PRECONDITION",
-      id: "CODE-locked_out",
-    });
+    expectError(await check(userId, id, code), "FAILED_PRECONDITION", "CODE-locked_out");
+  });
+
+  it("answers an unknown code ID exactly like a wrong value", async () => {
+    const userId = await addHuman(t, org);
+    const { id, code } = await returnedCode(t, userId);
+    const wrongValue = onlyError(await check(userId, id, `${code.slice(1)}x`));
+    const unknownId = onlyError(await check(userId, "0190b1a2-0000-7000-8000-000000000000", code));
+    expect(unknownId).toEqual(wrongValue);
   });
 
   it("refuses an expired code; expiry counts from creation", async () => {
     const userId = await addHuman(t, org);
-    const { id, code } = await newCode(userId);
+    const { id, code } = await returnedCode(t, userId);
     t.clock.advance(3600 * 1000 - 1000);
     try {
-      const other = await newCode(userId);
+      const other = await returnedCode(t, userId);
       t.clock.advance(2000);
-      await expect(check(userId, id, code)).rejects.toMatchObject({ id: "CODE-expired" });
-      await expect(check(userId, other.id, other.code)).resolves.toBeTruthy();
+      expectError(await check(userId, id, code), "FAILED_PRECONDITION", "CODE-expired");
+      expect((await check(userId, other.id, other.code)).errors).toBeUndefined();
     } finally {
       t.clock.advance(-(3600 * 1000 + 1000));
     }
@@ -103,18 +110,15 @@ describe("verifyAndConsume", () => {
   it("refuses a code of another user, and codes of an inactive user", async () => {
     const owner = await addHuman(t, org);
     const stranger = await addHuman(t, org);
-    const { id, code } = await newCode(owner);
-    await expect(check(stranger, id, code)).rejects.toMatchObject({
-      code: "NOT_FOUND",
-      id: "CODE-not-found",
-    });
+    const { id, code } = await returnedCode(t, owner);
+    expectError(await check(stranger, id, code), "INVALID_ARGUMENT", "CODE-invalid");
     await t.ok(`mutation { deactivateUser(input: {userId: "${owner}"}) { details { sequence } } }`);
-    await expect(check(owner, id, code)).rejects.toMatchObject({ id: "CODE-user-not-active" });
+    expectError(await check(owner, id, code), "FAILED_PRECONDITION", "LINK-user-not-active");
   });
 
   it("stores only a keyed hash of the code", async () => {
     const userId = await addHuman(t, org);
-    const { id, code } = await newCode(userId);
+    const { id, code } = await returnedCode(t, userId);
     const rows = await t.app.services.db.read((db) =>
       db.query<{ code_hash: string }[]>("SELECT * FROM passkey_codes WHERE id = ?", [id]),
     );

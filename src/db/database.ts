@@ -1,6 +1,14 @@
 // The one gateway to the database: transactions, engine-specific statements, and the health ping.
-import type { DataSource, EntityManager, ObjectLiteral, SelectQueryBuilder } from "typeorm";
-import { QueryFailedError } from "typeorm";
+import type {
+  DataSource,
+  EntityManager,
+  EntityTarget,
+  ObjectLiteral,
+  SelectQueryBuilder,
+} from "typeorm";
+import type { IsolationLevel } from "typeorm/driver/types/IsolationLevel";
+import { In, QueryFailedError } from "typeorm";
+import { ApiError } from "../errors";
 
 export type Dialect = "mysql" | "sqlite";
 
@@ -30,29 +38,81 @@ export class Database {
    */
   private sqliteQueue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly dataSource: DataSource) {
+  constructor(
+    readonly dataSource: DataSource,
+    /** How often a deadlock victim is run again (MySQL/MariaDB). */
+    private readonly retries = 8,
+    /** A Galera node: conflicts with other nodes surface as deadlocks (SPEC 17). */
+    readonly galera = false,
+  ) {
     this.dialect = dataSource.options.type === "better-sqlite3" ? "sqlite" : "mysql";
   }
 
   /**
    * Runs `work` in one transaction: everything it writes commits together or not at all. A
    * transaction MySQL/MariaDB picked as a deadlock victim was rolled back whole, so it is run
-   * again (up to three times) instead of failing the request.
+   * again (`retries` times at most, DATABASE_RETRIES) after an exponential backoff with full
+   * jitter, so that the transactions that collided do not collide again at once. On Galera a
+   * certification conflict with another node is the same error, raised at COMMIT. `work` must
+   * therefore have no effect outside the database before it returns. `isolation` applies to
+   * MySQL/MariaDB only (SQLite transactions are serializable).
    */
-  async transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+  async transaction<T>(
+    work: (tx: EntityManager) => Promise<T>,
+    isolation?: IsolationLevel,
+  ): Promise<T> {
+    const run =
+      isolation && this.dialect === "mysql"
+        ? () => this.dataSource.transaction(isolation, work)
+        : () => this.dataSource.transaction(work);
+    for (let attempt = 0; ; attempt++) {
       try {
-        return await this.serialized(() => this.dataSource.transaction(work));
+        return await this.serialized(run);
       } catch (error) {
-        if (attempt >= 3 || !isDeadlock(error)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+        if (attempt >= this.retries || !isDeadlock(error)) throw asUnavailable(error);
+        const ceiling = Math.min(250, 5 * 2 ** attempt);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
       }
     }
   }
 
+  /**
+   * Deletes at most `limit` rows of `entity` matching `where` (on alias "e"), selected first and
+   * then deleted by primary key: portable (SQLite has no DELETE … LIMIT) and each batch holds its
+   * locks briefly. Resolves to the IDs deleted, so callers can delete what hangs off them.
+   */
+  async deleteBatch(
+    tx: EntityManager,
+    entity: EntityTarget<{ id: string }>,
+    where: string,
+    parameters: ObjectLiteral,
+    limit: number,
+  ): Promise<string[]> {
+    const rows = await tx
+      .createQueryBuilder(entity, "e")
+      .select("e.id", "id")
+      .where(where, parameters)
+      .limit(limit)
+      .getRawMany<{ id: string }>();
+    const ids = rows.map((row) => row.id);
+    if (ids.length > 0) {
+      await tx
+        .createQueryBuilder()
+        .delete()
+        .from(entity)
+        .where({ id: In(ids) })
+        .execute();
+    }
+    return ids;
+  }
+
   /** Runs read-only work outside a transaction. */
-  read<T>(work: (db: EntityManager) => Promise<T>): Promise<T> {
-    return this.serialized(() => work(this.dataSource.manager));
+  async read<T>(work: (db: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.serialized(() => work(this.dataSource.manager));
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
 
   /**
@@ -72,6 +132,18 @@ export class Database {
         error ? reject(new QueryFailedError(sql, params, error)) : resolve(result as T),
       ),
     );
+  }
+
+  /** Runs one INSERT, UPDATE or DELETE in `tx`'s transaction; resolves to the rows it changed. */
+  async execute(tx: EntityManager, sql: string, params: unknown[]): Promise<number> {
+    if (this.dialect === "mysql") {
+      return (await this.query<{ affectedRows: number }>(tx, sql, params)).affectedRows;
+    }
+    const runner = tx.queryRunner ?? this.dataSource.manager.queryRunner;
+    const result = runner
+      ? await runner.query(sql, params, true)
+      : await this.dataSource.createQueryRunner().query(sql, params, true);
+    return (result as { affected?: number }).affected ?? 0;
   }
 
   /** Locks the selected rows until the transaction ends (MySQL); SQLite's writer lock covers it. */
@@ -155,6 +227,43 @@ export class Database {
     this.sqliteQueue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** Driver codes of a database that cannot be reached (as opposed to a failing statement). */
+const CONNECTION_FAILURES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_CON_COUNT_ERROR",
+  "SQLITE_BUSY",
+  "SQLITE_CANTOPEN",
+]);
+
+/**
+ * An unreachable database becomes UNAVAILABLE, so clients can tell an outage (retry later) from
+ * a bug (INTERNAL); anything else passes through unchanged.
+ */
+function asUnavailable(error: unknown): unknown {
+  const cause = error instanceof QueryFailedError ? (error.driverError as unknown) : error;
+  const { code, fatal, message } = (cause ?? {}) as {
+    code?: string;
+    fatal?: boolean;
+    message?: string;
+  };
+  const unreachable =
+    (code !== undefined && CONNECTION_FAILURES.has(code)) ||
+    fatal === true ||
+    /connection is not open|pool is closed|closed state|not (yet )?(established|connected)/i.test(
+      message ?? "",
+    );
+  return unreachable
+    ? ApiError.unavailable("DB-unavailable", "the database is unavailable; retry later")
+    : error;
 }
 
 function isDeadlock(error: unknown): boolean {

@@ -1,10 +1,13 @@
 // Every entity the DataSource maps.
 import { EventEntity } from "./event.entity";
 import { InstanceEntity } from "./instance.entity";
+import { MailRecipientEntity } from "./mail-recipient.entity";
 import { MembershipEntity } from "./membership.entity";
 import { OrganizationEntity } from "./organization.entity";
 import { OutboxMessageEntity } from "./outbox-message.entity";
 import { PasskeyCodeEntity } from "./passkey-code.entity";
+import { PasskeyRegistrationEntity } from "./passkey-registration.entity";
+import { PasskeyEntity } from "./passkey.entity";
 import { PersonalAccessTokenEntity } from "./personal-access-token.entity";
 import { UserEntity } from "./user.entity";
 
@@ -17,4 +20,7 @@ export const ENTITIES = [
   InstanceEntity,
   PasskeyCodeEntity,
   OutboxMessageEntity,
+  PasskeyEntity,
+  PasskeyRegistrationEntity,
+  MailRecipientEntity,
 ];

@@ -3,16 +3,29 @@ import { Column, Entity, Index, PrimaryColumn } from "typeorm";
 import { idColumn, timestampColumn } from "./columns";
 
 export type DeliveryStateValue = "QUEUED" | "SENT" | "FAILED";
+/** PASSKEY_LINK carries a registration link; PASSKEY_ADDED tells the user a passkey was stored. */
+export type MailKind = "PASSKEY_LINK" | "PASSKEY_ADDED";
 
 @Entity({ name: "mail_outbox" })
 @Index("ix_mail_outbox_due", ["state", "nextAttemptAt"])
+@Index("ix_mail_outbox_kind_created", ["kind", "createdAt"])
+@Index("ix_mail_outbox_recipient", ["recipientKey", "createdAt"])
+@Index("ix_mail_outbox_shard_due", ["state", "shard", "nextAttemptAt"])
 export class OutboxMessageEntity {
   @PrimaryColumn(idColumn("id"))
   id!: string;
 
+  @Column({ name: "kind", type: "varchar", length: 16, default: "PASSKEY_LINK" })
+  kind!: MailKind;
+
+  /** The code whose link this mail carries; NULL for notifications. */
   @Index("uq_mail_outbox_code", { unique: true })
-  @Column(idColumn("code_id"))
-  codeId!: string;
+  @Column(idColumn("code_id", { nullable: true }))
+  codeId!: string | null;
+
+  /** Template values of a notification as JSON (never a secret); NULL for link mails. */
+  @Column({ name: "variables", type: "text", nullable: true })
+  variables!: string | null;
 
   @Column(idColumn("user_id"))
   userId!: string;
@@ -20,8 +33,16 @@ export class OutboxMessageEntity {
   @Column(idColumn("organization_id"))
   organizationId!: string;
 
+  /** `shardOf(userId)`: the outbox's partition; a worker claims only in the shards it holds. */
+  @Column({ name: "shard", type: "smallint", default: 0 })
+  shard!: number;
+
   @Column({ name: "recipient", type: "varchar", length: 320 })
   recipient!: string;
+
+  /** The recipient lower-cased: the per-address send limit counts by it on every engine. */
+  @Column({ name: "recipient_key", type: "varchar", length: 320, nullable: true })
+  recipientKey!: string | null;
 
   @Column({ name: "display_name", type: "varchar", length: 200 })
   displayName!: string;
@@ -53,6 +74,7 @@ export class OutboxMessageEntity {
   @Column({ name: "last_error", type: "varchar", length: 500, nullable: true })
   lastError!: string | null;
 
+  /** After this the mail is pointless: the code's expiry, or a notification's give-up time. */
   @Column(timestampColumn("code_expires_at"))
   codeExpiresAt!: Date;
 

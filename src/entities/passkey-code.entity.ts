@@ -8,6 +8,7 @@ export type StoredCodeState = "ACTIVE" | "USED" | "REVOKED" | "LOCKED_OUT";
 
 @Entity({ name: "passkey_codes" })
 @Index("ix_passkey_codes_user_created", ["userId", "createdAt"])
+@Index("ix_passkey_codes_expires", ["expiresAt"])
 export class PasskeyCodeEntity {
   @PrimaryColumn(idColumn("id"))
   id!: string;

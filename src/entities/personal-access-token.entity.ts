@@ -18,6 +18,10 @@ export class PersonalAccessTokenEntity {
   @Column(timestampColumn("expires_at", { nullable: true }))
   expiresAt!: Date | null;
 
+  /** Who minted it: the user itself, or an administrator (SPEC 13). */
+  @Column(idColumn("created_by"))
+  createdBy!: string;
+
   @Column(timestampColumn("created_at"))
   createdAt!: Date;
 }

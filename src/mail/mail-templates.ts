@@ -4,15 +4,18 @@
 //   <overrideDir>/<language>/subject.txt   one line, not HTML-escaped
 //   <overrideDir>/<language>/body.html     every {{value}} HTML-escaped
 //   <overrideDir>/<language>/body.txt      not HTML-escaped
+//   <overrideDir>/<language>/passkey-added/{subject.txt,body.html,body.txt}   the notice mail
 // <language> is a BCP 47 tag ("de", "de-CH"); a directory for a language that is not built in adds
-// it. A directory may hold any subset of the three files: a missing one comes from the built-in
+// it. A directory may hold any subset of the files: a missing one comes from the built-in
 // template of that language, or from English (with its overrides) for a new language.
-// Templates are Handlebars with the variables {{displayName}}, {{link}}, {{validFor}} ("1 hour")
-// and {{expiresAt}} ("2026-11-21 12:34 UTC"), and the blocks {{#if}} and {{#unless}}.
+// Templates are Handlebars with the blocks {{#if}} and {{#unless}}. The link mail's variables are
+// {{displayName}}, {{link}}, {{validFor}} ("1 hour") and {{expiresAt}} ("2026-11-21 12:34 UTC");
+// the notice's are {{displayName}}, {{passkeyName}} and {{addedAt}}.
 import fs from "node:fs";
 import path from "node:path";
 import Handlebars from "handlebars";
-import * as builtIn from "./templates";
+import * as linkMails from "./templates";
+import * as noticeMails from "./templates/passkey-added";
 
 export interface MailTemplateSource {
   language: string;
@@ -35,6 +38,54 @@ export interface LinkMailVariables {
   expiresAt: Date;
 }
 
+export interface PasskeyNoticeMailVariables {
+  displayName: string;
+  passkeyName: string;
+  addedAt: Date;
+}
+
+/** One kind of mail: its built-in templates, where its overrides live, and its variables. */
+interface MailKind<V> {
+  /** Sub-directory of a language directory with this kind's overrides ("" is the directory itself). */
+  directory: string;
+  builtIn: MailTemplateSource[];
+  variables: readonly string[];
+  sample: V;
+  values(language: string, variables: V): Record<string, string>;
+}
+
+const LINK_MAIL: MailKind<LinkMailVariables> = {
+  directory: "",
+  builtIn: Object.values(linkMails),
+  variables: ["displayName", "link", "validFor", "expiresAt"],
+  sample: {
+    displayName: "Ada Lovelace",
+    link: "https://id.example.com/passkey?userID=1&code=sample",
+    lifetimeSeconds: 3600,
+    expiresAt: new Date(0),
+  },
+  values: (language, v) => ({
+    displayName: v.displayName,
+    link: v.link,
+    validFor: formatDuration(v.lifetimeSeconds, language),
+    expiresAt: formatTime(v.expiresAt),
+  }),
+};
+
+const NOTICE_MAIL: MailKind<PasskeyNoticeMailVariables> = {
+  directory: "passkey-added",
+  builtIn: Object.values(noticeMails),
+  variables: ["displayName", "passkeyName", "addedAt"],
+  sample: { displayName: "Ada Lovelace", passkeyName: "iPhone", addedAt: new Date(0) },
+  values: (_language, v) => ({
+    displayName: v.displayName,
+    passkeyName: v.passkeyName,
+    addedAt: formatTime(v.addedAt),
+  }),
+};
+
+const KIND_DIRECTORIES = [NOTICE_MAIL.directory];
+
 export class MailTemplateError extends Error {
   constructor(message: string) {
     super(message);
@@ -43,7 +94,7 @@ export class MailTemplateError extends Error {
 }
 
 type Part = "subject" | "html" | "text";
-type TemplateVariables = Record<(typeof VARIABLES)[number], string>;
+type TemplateVariables = Record<string, string>;
 type Template = Handlebars.TemplateDelegate<TemplateVariables>;
 
 /** A part's source with the file it came from, so an error can name the file. */
@@ -64,7 +115,6 @@ interface LanguageOverride {
 
 const FILES: Record<Part, string> = { subject: "subject.txt", html: "body.html", text: "body.txt" };
 const PARTS = Object.keys(FILES) as Part[];
-const VARIABLES = ["displayName", "link", "validFor", "expiresAt"] as const;
 const BLOCK_HELPERS = ["if", "unless"];
 const FALLBACK = "en";
 const UNITS = [
@@ -72,27 +122,33 @@ const UNITS = [
   ["hour", 3600],
   ["minute", 60],
 ] as const;
-const SAMPLE: LinkMailVariables = {
-  displayName: "Ada Lovelace",
-  link: "https://id.example.com/passkey?userID=1&code=sample",
-  lifetimeSeconds: 3600,
-  expiresAt: new Date(0),
-};
 
 // Isolated, so helpers or partials registered elsewhere in the process cannot leak into mails.
 const handlebars = Handlebars.create();
 
-export class MailTemplates {
-  private constructor(private readonly byTag: Map<string, LanguageSource<Template>>) {}
+export class MailTemplates<V = LinkMailVariables> {
+  private constructor(
+    private readonly kind: MailKind<V>,
+    private readonly byTag: Map<string, LanguageSource<Template>>,
+  ) {}
 
   /**
-   * Built-in templates, replaced or extended per language by files in `overrideDir`. Throws
-   * MailTemplateError naming the file when a template does not compile or uses an unknown
-   * variable, so a broken override stops start-up instead of failing at send time.
+   * The link mail's built-in templates, replaced or extended per language by files in
+   * `overrideDir`. Throws MailTemplateError naming the file when a template does not compile or
+   * uses an unknown variable, so a broken override stops start-up instead of failing at send time.
    */
   static load(overrideDir?: string): MailTemplates {
-    const sources = new Map(Object.values(builtIn).map((t) => [t.language, builtInSource(t)]));
-    for (const override of overrideDir ? readOverrides(overrideDir) : []) {
+    return MailTemplates.loadKind(LINK_MAIL, overrideDir);
+  }
+
+  /** The "a passkey was added" notice, overridden from `<language>/passkey-added/`. */
+  static loadPasskeyNotice(overrideDir?: string): MailTemplates<PasskeyNoticeMailVariables> {
+    return MailTemplates.loadKind(NOTICE_MAIL, overrideDir);
+  }
+
+  private static loadKind<V>(kind: MailKind<V>, overrideDir?: string): MailTemplates<V> {
+    const sources = new Map(kind.builtIn.map((t) => [t.language, builtInSource(t)]));
+    for (const override of overrideDir ? readOverrides(overrideDir, kind.directory) : []) {
       const tag = override.language.toLowerCase();
       const base = sources.get(tag) ?? sources.get(FALLBACK)!;
       sources.set(tag, {
@@ -101,7 +157,8 @@ export class MailTemplates {
       });
     }
     return new MailTemplates(
-      new Map([...sources].map(([tag, source]) => [tag, compileLanguage(source)])),
+      kind,
+      new Map([...sources].map(([tag, source]) => [tag, compileLanguage(kind, source)])),
     );
   }
 
@@ -109,9 +166,9 @@ export class MailTemplates {
    * Picks the language: exact tag (case-insensitive, e.g. "de-CH"), then its primary subtag
    * ("de"), then "en".
    */
-  render(preferredLanguage: string | null, variables: LinkMailVariables): RenderedMail {
+  render(preferredLanguage: string | null, variables: V): RenderedMail {
     const { language, parts } = this.pick(preferredLanguage);
-    const values = templateVariables(language, variables);
+    const values = this.kind.values(language, variables);
     return {
       language,
       subject: singleLine(parts.subject(values)),
@@ -143,24 +200,30 @@ function builtInSource(template: MailTemplateSource): LanguageSource {
 }
 
 /** English first, so a new language falls back to the English this deployment actually sends. */
-function readOverrides(dir: string): LanguageOverride[] {
+function readOverrides(dir: string, kindDirectory: string): LanguageOverride[] {
   const overrides = visibleEntries(dir).map((name): LanguageOverride => {
     const languageDir = path.join(dir, name);
-    if (!fromFs(() => fs.statSync(languageDir).isDirectory())) {
+    if (!isDirectory(languageDir)) {
       throw new MailTemplateError(
         `${languageDir}: expected only language directories such as "de"`,
       );
     }
-    return { language: languageTag(name, languageDir), parts: readParts(languageDir) };
+    const partsDir = path.join(languageDir, kindDirectory);
+    return {
+      language: languageTag(name, languageDir),
+      parts: kindDirectory && !fs.existsSync(partsDir) ? {} : readParts(partsDir, kindDirectory),
+    };
   });
   const isFallback = (o: LanguageOverride) => Number(o.language.toLowerCase() === FALLBACK);
   return overrides.sort((a, b) => isFallback(b) - isFallback(a));
 }
 
-function readParts(languageDir: string): Partial<Record<Part, PartSource>> {
+function readParts(dir: string, kindDirectory: string): Partial<Record<Part, PartSource>> {
   const parts: Partial<Record<Part, PartSource>> = {};
-  for (const name of visibleEntries(languageDir)) {
-    const file = path.join(languageDir, name);
+  for (const name of visibleEntries(dir)) {
+    const file = path.join(dir, name);
+    // Another kind's sub-directory beside the link mail's files.
+    if (!kindDirectory && KIND_DIRECTORIES.includes(name) && isDirectory(file)) continue;
     const part = PARTS.find((p) => FILES[p] === name);
     if (!part) {
       const expected = Object.values(FILES).join(", ");
@@ -173,6 +236,10 @@ function readParts(languageDir: string): Partial<Record<Part, PartSource>> {
     };
   }
   return parts;
+}
+
+function isDirectory(file: string): boolean {
+  return fromFs(() => fs.statSync(file).isDirectory());
 }
 
 function visibleEntries(dir: string): string[] {
@@ -195,9 +262,12 @@ function languageTag(name: string, languageDir: string): string {
   }
 }
 
-function compileLanguage({ language, parts }: LanguageSource): LanguageSource<Template> {
-  const sample = templateVariables(language, SAMPLE);
-  const compile = (part: Part) => compilePart(part, parts[part], sample);
+function compileLanguage<V>(
+  kind: MailKind<V>,
+  { language, parts }: LanguageSource,
+): LanguageSource<Template> {
+  const sample = kind.values(language, kind.sample);
+  const compile = (part: Part) => compilePart(part, parts[part], sample, kind.variables);
   return {
     language,
     parts: { subject: compile("subject"), html: compile("html"), text: compile("text") },
@@ -209,10 +279,11 @@ function compilePart(
   part: Part,
   { source, file }: PartSource,
   sample: TemplateVariables,
+  variables: readonly string[],
 ): Template {
   try {
     const ast = handlebars.parse(source);
-    new TemplateCheck(part === "html").accept(ast);
+    new TemplateCheck(part === "html", variables).accept(ast);
     const template = handlebars.compile<TemplateVariables>(ast, {
       strict: true,
       noEscape: part !== "html",
@@ -229,7 +300,10 @@ function compilePart(
  * helpers and partials this environment does not offer, and unescaped values in HTML.
  */
 class TemplateCheck extends Handlebars.Visitor {
-  constructor(private readonly html: boolean) {
+  constructor(
+    private readonly html: boolean,
+    private readonly variables: readonly string[],
+  ) {
     super();
   }
 
@@ -270,9 +344,9 @@ class TemplateCheck extends Handlebars.Visitor {
 
   override PathExpression(node: hbs.AST.PathExpression): void {
     const [name] = node.parts;
-    const known = VARIABLES.some((v) => v === name);
+    const known = this.variables.some((v) => v === name);
     if (node.data || node.depth > 0 || node.parts.length !== 1 || !known) {
-      fail(node, `unknown variable "${node.original}"; use ${VARIABLES.join(", ")}`);
+      fail(node, `unknown variable "${node.original}"; use ${this.variables.join(", ")}`);
     }
   }
 }
@@ -281,13 +355,9 @@ function fail(node: hbs.AST.Node, problem: string): never {
   throw new Error(`${problem} (line ${node.loc.start.line})`);
 }
 
-function templateVariables(language: string, variables: LinkMailVariables): TemplateVariables {
-  return {
-    displayName: variables.displayName,
-    link: variables.link,
-    validFor: formatDuration(variables.lifetimeSeconds, language),
-    expiresAt: `${variables.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC`,
-  };
+/** "2026-11-21 12:34 UTC" */
+function formatTime(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 /** In the largest whole unit: 3600 is "1 hour", 5400 is "90 minutes", 86400 is "1 day". */

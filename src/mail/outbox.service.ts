@@ -3,20 +3,39 @@
 import type { EntityManager } from "typeorm";
 import { In } from "typeorm";
 import type { Database } from "../db/database";
+import type { OutboxBacklog } from "../metrics";
+import { MailRecipientEntity } from "../entities/mail-recipient.entity";
 import { OutboxMessageEntity } from "../entities/outbox-message.entity";
 import type { Clock, IdGenerator } from "../services/clock";
 import type { KeyRing } from "../services/key-ring";
 import { seal, unseal } from "../services/key-ring";
+import { shardOf } from "./outbox-shards";
 
-export interface NewMail {
-  codeId: string;
+interface Addressee {
   userId: string;
   organizationId: string;
   recipient: string;
   displayName: string;
   language: string | null;
+}
+
+/** A registration link for the user. */
+export interface NewMail extends Addressee {
+  codeId: string;
   link: string;
   codeExpiresAt: Date;
+}
+
+/** "A passkey was added to your account": no link, no code. */
+export interface NewPasskeyNotice extends Addressee {
+  passkeyName: string;
+  addedAt: Date;
+}
+
+/** The template values a PASSKEY_ADDED row keeps in `variables`. */
+export interface PasskeyNoticeVariables {
+  passkeyName: string;
+  addedAt: string;
 }
 
 /** A row this worker holds until `nextAttemptAt`; its outcome is recorded only under `claimToken`. */
@@ -26,6 +45,8 @@ export type Outcome =
   { kind: "sent" } | { kind: "retry"; error: string; at: Date } | { kind: "failed"; error: string };
 
 export class OutboxService {
+  private queuedListener: () => void = () => undefined;
+
   constructor(
     private readonly db: Database,
     private readonly keys: KeyRing,
@@ -35,8 +56,71 @@ export class OutboxService {
     private readonly messageIdDomain: string,
   ) {}
 
-  /** Queues a mail in the caller's transaction; it is due at once. Returns the outbox row ID. */
-  async enqueue(tx: EntityManager, mail: NewMail): Promise<string> {
+  /** Registers who is told when mail was queued (the worker of this process, to look at once). */
+  onQueued(listener: () => void): void {
+    this.queuedListener = listener;
+  }
+
+  /** Call after the transaction that queued mail has committed: before, the worker sees nothing. */
+  queued(): void {
+    this.queuedListener();
+  }
+
+  /**
+   * Locks (creating it if needed) the row of one recipient address until the caller's transaction
+   * ends, so sends to that address from several users queue up and the per-address count read
+   * after it is exact. The row is written, not only read: on Galera only a write is certified.
+   */
+  async lockRecipient(tx: EntityManager, recipientKey: string): Promise<void> {
+    await tx
+      .createQueryBuilder()
+      .insert()
+      .into(MailRecipientEntity)
+      .values({ recipientKey, lastQueuedAt: this.clock.now() })
+      .orUpdate(["last_queued_at"], ["recipient_key"])
+      .updateEntity(false)
+      .execute();
+  }
+
+  /** Queues a link mail in the caller's transaction; it is due at once. Returns the outbox row ID. */
+  enqueue(tx: EntityManager, mail: NewMail): Promise<string> {
+    const { codeId, link, codeExpiresAt, ...addressee } = mail;
+    return this.insert(tx, addressee, (id) => ({
+      kind: "PASSKEY_LINK",
+      codeId,
+      linkCiphertext: seal(this.keys.outboxKey, link, id),
+      variables: null,
+      codeExpiresAt,
+    }));
+  }
+
+  /** Queues the notice that a passkey was stored; it is given up after `giveUpAfterSeconds`. */
+  enqueuePasskeyNotice(
+    tx: EntityManager,
+    notice: NewPasskeyNotice,
+    giveUpAfterSeconds: number,
+  ): Promise<string> {
+    const { passkeyName, addedAt, ...addressee } = notice;
+    const variables: PasskeyNoticeVariables = { passkeyName, addedAt: addedAt.toISOString() };
+    return this.insert(tx, addressee, () => ({
+      kind: "PASSKEY_ADDED",
+      codeId: null,
+      linkCiphertext: null,
+      variables: JSON.stringify(variables),
+      codeExpiresAt: new Date(this.clock.now().getTime() + giveUpAfterSeconds * 1000),
+    }));
+  }
+
+  private async insert(
+    tx: EntityManager,
+    addressee: Addressee,
+    content: (
+      id: string,
+    ) => Pick<
+      OutboxMessageEntity,
+      "kind" | "codeId" | "linkCiphertext" | "variables" | "codeExpiresAt"
+    >,
+  ): Promise<string> {
     const id = this.ids.next();
     const now = this.clock.now();
     await tx
@@ -45,26 +129,36 @@ export class OutboxService {
       .into(OutboxMessageEntity)
       .values({
         id,
-        codeId: mail.codeId,
-        userId: mail.userId,
-        organizationId: mail.organizationId,
-        recipient: mail.recipient,
-        displayName: mail.displayName,
-        language: mail.language,
-        linkCiphertext: seal(this.keys.outboxKey, mail.link, id),
+        ...addressee,
+        ...content(id),
+        shard: shardOf(addressee.userId),
+        recipientKey: addressee.recipient.toLowerCase(),
         messageId: `<${id}@${this.messageIdDomain}>`,
         state: "QUEUED",
         attempts: 0,
         nextAttemptAt: now,
         claimToken: null,
         lastError: null,
-        codeExpiresAt: mail.codeExpiresAt,
         createdAt: now,
         sentAt: null,
       })
       .updateEntity(false)
       .execute();
     return id;
+  }
+
+  /** Queued mails and the age of the oldest, for the outbox gauges. */
+  async backlog(): Promise<OutboxBacklog> {
+    return this.db.read(async (db) => {
+      const queued = () =>
+        db.createQueryBuilder(OutboxMessageEntity, "o").where("o.state = :state", {
+          state: "QUEUED",
+        });
+      const pending = await queued().getCount();
+      const oldest = pending > 0 ? await queued().orderBy("o.createdAt", "ASC").getOne() : null;
+      const ageMs = oldest ? this.clock.now().getTime() - oldest.createdAt.getTime() : 0;
+      return { pending, oldestAgeSeconds: Math.max(0, ageMs / 1000) };
+    });
   }
 
   /** The link of a claimed mail; throws when the ciphertext does not open (e.g. another key). */
@@ -76,51 +170,59 @@ export class OutboxService {
   /**
    * Claims up to `limit` due rows for `leaseMs`: their `nextAttemptAt` moves past the lease, so
    * other workers skip them, and a crashed worker's rows become due again when it runs out.
-   * MySQL/MariaDB lock the candidates with FOR UPDATE SKIP LOCKED, so concurrent workers pick
-   * disjoint rows without waiting; SQLite claims in one UPDATE under its single-writer lock.
+   * `shards` (undefined: all) confines the claim to the worker's partitions (see OutboxShards).
+   * MySQL/MariaDB lock the candidates with FOR UPDATE SKIP LOCKED, so concurrent workers on one
+   * server pick disjoint rows without waiting; SQLite claims in one UPDATE under its single-writer
+   * lock. The claim is one retried transaction; a retry claims afresh, under the same token.
    */
-  async claimDue(limit: number, leaseMs: number): Promise<ClaimedMail[]> {
+  async claimDue(
+    limit: number,
+    leaseMs: number,
+    shards?: readonly number[],
+  ): Promise<ClaimedMail[]> {
+    if (shards?.length === 0) return [];
     const token = this.ids.next();
     const now = this.clock.now();
     const until = new Date(now.getTime() + leaseMs);
-    const claimed = await this.claimTransaction(async (tx) => {
+    // READ COMMITTED on MySQL/MariaDB: under REPEATABLE READ the claim's scans also lock the gaps
+    // between rows, and a request enqueueing a mail into such a gap deadlocks with it.
+    const claimed = await this.db.transaction(async (tx) => {
       const due = tx
         .createQueryBuilder(OutboxMessageEntity, "o")
         .select("o.id", "id")
         .where("o.state = :state AND o.nextAttemptAt <= :now", { state: "QUEUED", now })
         .orderBy("o.nextAttemptAt", "ASC")
         .limit(limit);
+      if (shards) due.andWhere("o.shard IN (:...shards)", { shards });
       if (this.db.dialect === "mysql") {
         const rows = await due
           .setLock("pessimistic_write")
           .setOnLocked("skip_locked")
           .getRawMany<{ id: string }>();
-        if (rows.length === 0) return 0;
-        await this.markClaimed(tx, token, until)
-          .andWhere({ id: In(rows.map((row) => row.id)) })
-          .execute();
-        return rows.length;
+        const ids = rows.map((row) => row.id);
+        if (ids.length > 0) {
+          await this.markClaimed(tx, token, until)
+            .andWhere({ id: In(ids) })
+            .execute();
+        }
+        return ids;
       }
-      const result = await this.markClaimed(tx, token, until)
+      await this.markClaimed(tx, token, until)
         .andWhere(`id IN (${due.getQuery()})`)
         .setParameters(due.getParameters())
         .execute();
-      return result.affected ?? 0;
-    });
-    if (claimed === 0) return [];
+      const rows = await tx
+        .createQueryBuilder(OutboxMessageEntity, "o")
+        .select("o.id", "id")
+        .where("o.claimToken = :token", { token })
+        .getRawMany<{ id: string }>();
+      return rows.map((row) => row.id);
+    }, "READ COMMITTED");
+    if (claimed.length === 0) return [];
+    // By primary key: claim_token has no index.
     return (await this.db.read((db) =>
-      db.getRepository(OutboxMessageEntity).find({ where: { claimToken: token } }),
+      db.getRepository(OutboxMessageEntity).find({ where: { id: In(claimed), claimToken: token } }),
     )) as ClaimedMail[];
-  }
-
-  /**
-   * MySQL/MariaDB claim under READ COMMITTED: under REPEATABLE READ the claim's scans also lock the
-   * gaps between rows, and a request enqueueing a mail into such a gap deadlocks with it.
-   */
-  private claimTransaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    return this.db.dialect === "mysql"
-      ? this.db.dataSource.transaction("READ COMMITTED", work)
-      : this.db.transaction(work);
   }
 
   private markClaimed(tx: EntityManager, token: string, until: Date) {
@@ -136,18 +238,23 @@ export class OutboxService {
    * statement, the rare retries and failures one by one. Sent and failed rows lose their
    * ciphertext. Rows whose claim was lost (the lease ran out and another worker took them, or the
    * code was ended meanwhile) are left alone; the returned set names the rows that were recorded.
+   * The batch's rows are locked by primary key, so the lock covers those rows only: other workers
+   * keep claiming and requests keep enqueueing while the transaction is open. Every locked row is
+   * written, so on Galera a concurrent change through another node conflicts at commit.
    */
   async recordBatch(
     tx: EntityManager,
     token: string,
     results: readonly { mail: ClaimedMail; outcome: Outcome }[],
   ): Promise<Set<string>> {
+    if (results.length === 0) return new Set();
     const stillHeld = await this.db
       .forUpdate(
         tx
           .createQueryBuilder(OutboxMessageEntity, "o")
           .select("o.id", "id")
-          .where("o.claimToken = :token AND o.state = :queued", { token, queued: "QUEUED" }),
+          .where({ id: In(results.map(({ mail }) => mail.id)) })
+          .andWhere("o.claimToken = :token AND o.state = :queued", { token, queued: "QUEUED" }),
       )
       .getRawMany<{ id: string }>();
     const held = new Set(stillHeld.map((row) => row.id));
@@ -188,6 +295,33 @@ export class OutboxService {
       .execute();
   }
 
+  /** Deletes the rows of purged codes, in the caller's transaction. */
+  async deleteOfCodes(tx: EntityManager, codeIds: string[]): Promise<void> {
+    await tx
+      .createQueryBuilder()
+      .delete()
+      .from(OutboxMessageEntity)
+      .where({ codeId: In(codeIds) })
+      .execute();
+  }
+
+  /**
+   * Deletes up to `limit` notices (mails without a code) that were sent or given up before
+   * `cutoff`; link mails go with their codes. Resolves to how many were deleted.
+   */
+  async purgeNotices(limit: number, cutoff: Date): Promise<number> {
+    const deleted = await this.db.transaction((tx) =>
+      this.db.deleteBatch(
+        tx,
+        OutboxMessageEntity,
+        "e.kind = :kind AND e.state <> :queued AND e.createdAt < :cutoff",
+        { kind: "PASSKEY_ADDED", queued: "QUEUED", cutoff },
+        limit,
+      ),
+    );
+    return deleted.length;
+  }
+
   /** Ends queued mails of revoked codes (or of a removed user) so they are never sent. */
   async cancelQueued(
     tx: EntityManager,
@@ -199,7 +333,7 @@ export class OutboxService {
       .set({
         state: "FAILED",
         linkCiphertext: null,
-        lastError: "cancelled: the code was ended",
+        lastError: "cancelled: the code or the user was ended",
         claimToken: null,
       })
       .where("state = :queued", { queued: "QUEUED" })

@@ -3,13 +3,16 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Config } from "../config";
 import type { Database } from "../db/database";
+import type { Metrics } from "../metrics";
 import type { Clock } from "../services/clock";
 import type { EventStore } from "../services/event-store";
 import { PASSKEY_EVENTS } from "../services/passkey-events";
-import type { MailTemplates } from "./mail-templates";
+import { FailureLog } from "./failure-log";
+import type { MailTemplates, PasskeyNoticeMailVariables, RenderedMail } from "./mail-templates";
 import type { MailTransport } from "./mail-transport";
+import { OutboxShards } from "./outbox-shards";
 import { SEND_CONCURRENCY, describeFailure, isPermanentFailure } from "./mail-transport";
-import type { ClaimedMail, OutboxService, Outcome } from "./outbox.service";
+import type { ClaimedMail, OutboxService, Outcome, PasskeyNoticeVariables } from "./outbox.service";
 
 /** Creator recorded on events the worker writes. */
 export const SYSTEM_CREATOR = "SYSTEM";
@@ -19,11 +22,13 @@ export interface OutboxWorkerDeps {
   outbox: OutboxService;
   transport: MailTransport;
   templates: MailTemplates;
+  noticeTemplates: MailTemplates<PasskeyNoticeMailVariables>;
   events: EventStore;
   clock: Clock;
   settings: Config["outbox"];
   mailFrom: string;
   log: FastifyBaseLogger;
+  metrics: Metrics;
 }
 
 export class OutboxWorker {
@@ -31,8 +36,13 @@ export class OutboxWorker {
   private draining: Promise<void> | undefined;
   private again = false;
   private stopped = true;
+  private readonly shards: OutboxShards;
+  private readonly failures: FailureLog;
 
-  constructor(private readonly deps: OutboxWorkerDeps) {}
+  constructor(private readonly deps: OutboxWorkerDeps) {
+    this.shards = new OutboxShards(deps.db);
+    this.failures = new FailureLog(deps.log, "outbox worker failed");
+  }
 
   start(): void {
     this.stopped = false;
@@ -54,6 +64,11 @@ export class OutboxWorker {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.draining;
+    await this.shards
+      .leave()
+      .catch((error: unknown) =>
+        this.deps.log.warn({ err: error }, "outbox worker did not sign off"),
+      );
     this.deps.transport.close();
   }
 
@@ -65,6 +80,7 @@ export class OutboxWorker {
       const batch = await this.deps.outbox.claimDue(
         this.deps.settings.batchSize,
         this.deps.settings.leaseMs,
+        await this.shards.current(),
       );
       if (batch.length > 0) await this.deliver(batch);
       handled += batch.length;
@@ -78,7 +94,10 @@ export class OutboxWorker {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.draining = this.drain()
-        .catch((error: unknown) => this.deps.log.error({ err: error }, "outbox worker failed"))
+        .then(
+          () => this.failures.succeeded(),
+          (error: unknown) => this.failures.failed(error),
+        )
         .then(() => {
           this.draining = undefined;
           if (!this.stopped) this.schedule(this.again ? 0 : this.deps.settings.pollMs);
@@ -111,7 +130,11 @@ export class OutboxWorker {
         "user",
         SYSTEM_CREATOR,
         results
-          .filter(({ mail, outcome }) => recorded.has(mail.id) && outcome.kind !== "retry")
+          // Code events for link mails; a notice's outcome is in the log and the outbox row.
+          .filter(
+            ({ mail, outcome }) =>
+              recorded.has(mail.id) && outcome.kind !== "retry" && mail.kind === "PASSKEY_LINK",
+          )
           .map(({ mail, outcome }) => ({
             aggregate: {
               type: "user" as const,
@@ -139,14 +162,25 @@ export class OutboxWorker {
   }
 
   private logOutcome(mail: ClaimedMail, outcome: Outcome, recorded: boolean): void {
-    const context = { outboxId: mail.id, codeId: mail.codeId, attempt: mail.attempts };
+    const context = {
+      outboxId: mail.id,
+      kind: mail.kind,
+      codeId: mail.codeId,
+      attempt: mail.attempts,
+    };
+    this.deps.metrics.mailDelivery(
+      outcome.kind === "sent" ? "sent" : outcome.kind === "retry" ? "retried" : "failed",
+    );
     if (!recorded) {
       this.deps.log.warn(
         context,
         "outbox row was ended or re-claimed before the outcome was recorded",
       );
     } else if (outcome.kind === "sent") {
-      this.deps.log.info(context, "passkey link mail sent");
+      this.deps.log.info(
+        context,
+        mail.kind === "PASSKEY_LINK" ? "passkey link mail sent" : "passkey notice mail sent",
+      );
     } else if (outcome.kind === "retry") {
       this.deps.log.warn(
         { ...context, error: outcome.error, retryAt: outcome.at },
@@ -160,19 +194,17 @@ export class OutboxWorker {
   private async attempt(mail: ClaimedMail): Promise<Outcome> {
     const now = this.deps.clock.now();
     if (mail.codeExpiresAt.getTime() <= now.getTime()) {
-      return { kind: "failed", error: "the code expired before the mail could be delivered" };
+      return {
+        kind: "failed",
+        error:
+          mail.kind === "PASSKEY_LINK"
+            ? "the code expired before the mail could be delivered"
+            : "the notice could not be delivered in time",
+      };
     }
     let message;
     try {
-      const link = this.deps.outbox.openLink(mail);
-      message = this.deps.templates.render(mail.language, {
-        displayName: mail.displayName,
-        link,
-        lifetimeSeconds: Math.round(
-          (mail.codeExpiresAt.getTime() - mail.createdAt.getTime()) / 1000,
-        ),
-        expiresAt: mail.codeExpiresAt,
-      });
+      message = this.compose(mail);
     } catch (error) {
       this.deps.log.error({ err: error, outboxId: mail.id }, "mail could not be prepared");
       return { kind: "failed", error: "the mail could not be prepared (see the server log)" };
@@ -190,6 +222,23 @@ export class OutboxWorker {
     } catch (error) {
       return this.afterFailure(mail, error, now);
     }
+  }
+
+  private compose(mail: ClaimedMail): RenderedMail {
+    if (mail.kind === "PASSKEY_ADDED") {
+      const { passkeyName, addedAt } = JSON.parse(mail.variables ?? "{}") as PasskeyNoticeVariables;
+      return this.deps.noticeTemplates.render(mail.language, {
+        displayName: mail.displayName,
+        passkeyName,
+        addedAt: new Date(addedAt),
+      });
+    }
+    return this.deps.templates.render(mail.language, {
+      displayName: mail.displayName,
+      link: this.deps.outbox.openLink(mail),
+      lifetimeSeconds: Math.round((mail.codeExpiresAt.getTime() - mail.createdAt.getTime()) / 1000),
+      expiresAt: mail.codeExpiresAt,
+    });
   }
 
   private afterFailure(mail: ClaimedMail, error: unknown, now: Date): Outcome {

@@ -17,6 +17,9 @@ import {
   AddPersonalAccessTokenInput,
   AddPersonalAccessTokenPayload,
   AddUserPayload,
+  PersonalAccessToken,
+  RemovePersonalAccessTokenInput,
+  RemovePersonalAccessTokenPayload,
   User,
   UserIdInput,
   UserStatePayload,
@@ -31,7 +34,7 @@ export class IdentityResolver {
     private readonly tokens: TokenService,
   ) {}
 
-  @Query(() => User, { description: "The authenticated user." })
+  @Query(() => User, { description: "The authenticated user (UNAUTHENTICATED without a token)." })
   async me(@Ctx() ctx: RequestContext): Promise<User> {
     return User.from(await this.users.get(ctx, requireCaller(ctx).userId));
   }
@@ -39,78 +42,158 @@ export class IdentityResolver {
   @Query(() => User, {
     description: "A user: oneself, or with user.read in the user's organization.",
   })
-  async user(@Ctx() ctx: RequestContext, @Arg("id", () => ID) id: string): Promise<User> {
+  async user(
+    @Ctx() ctx: RequestContext,
+    @Arg("id", () => ID, { description: "The user's ID." }) id: string,
+  ): Promise<User> {
     return User.from(await this.users.get(ctx, id));
   }
 
-  @Mutation(() => AddOrganizationPayload, { description: "Instance owners only." })
+  @Mutation(() => AddOrganizationPayload, {
+    description: "Creates an organization. Instance owners only (org.write on the instance).",
+  })
   async addOrganization(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => AddOrganizationInput) input: AddOrganizationInput,
+    @Arg("input", () => AddOrganizationInput, { description: "The organization to create." })
+    input: AddOrganizationInput,
   ): Promise<AddOrganizationPayload> {
     const { details, organizationId } = await this.organizations.add(ctx, input);
     return { details: ObjectDetails.from(details), organizationId };
   }
 
-  @Mutation(() => AddUserPayload)
+  @Mutation(() => AddUserPayload, {
+    description:
+      "Creates a person; user.write in the target organization. A taken username: ALREADY_EXISTS.",
+  })
   async addHumanUser(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => AddHumanUserInput) input: AddHumanUserInput,
+    @Arg("input", () => AddHumanUserInput, { description: "The person to create." })
+    input: AddHumanUserInput,
   ): Promise<AddUserPayload> {
     const { details, userId } = await this.users.addHuman(ctx, input);
     return { details: ObjectDetails.from(details), userId };
   }
 
-  @Mutation(() => AddUserPayload)
+  @Mutation(() => AddUserPayload, {
+    description:
+      "Creates a service account; user.write in the target organization. A taken username: ALREADY_EXISTS.",
+  })
   async addMachineUser(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => AddMachineUserInput) input: AddMachineUserInput,
+    @Arg("input", () => AddMachineUserInput, { description: "The service account to create." })
+    input: AddMachineUserInput,
   ): Promise<AddUserPayload> {
     const { details, userId } = await this.users.addMachine(ctx, input);
     return { details: ObjectDetails.from(details), userId };
   }
 
   @Mutation(() => AddPersonalAccessTokenPayload, {
-    description: "Oneself, or with user.credential.write in the user's organization.",
+    description:
+      "Oneself, or with user.credential.write in the user's organization and the right to grant roles wherever the user holds them.",
   })
   async addPersonalAccessToken(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => AddPersonalAccessTokenInput) input: AddPersonalAccessTokenInput,
+    @Arg("input", () => AddPersonalAccessTokenInput, {
+      description: "The user and the token's expiry.",
+    })
+    input: AddPersonalAccessTokenInput,
   ): Promise<AddPersonalAccessTokenPayload> {
     const { details, tokenId, token } = await this.tokens.add(ctx, input);
     return { details: ObjectDetails.from(details), tokenId, token };
   }
 
-  @Mutation(() => AddMemberPayload)
+  @Query(() => [PersonalAccessToken], {
+    description: "A user's tokens, never their values: oneself, or as for minting one.",
+  })
+  async personalAccessTokens(
+    @Ctx() ctx: RequestContext,
+    @Arg("userId", () => ID, { description: "The tokens' user." }) userId: string,
+  ): Promise<PersonalAccessToken[]> {
+    return (await this.tokens.list(ctx, userId)).map((info) => PersonalAccessToken.from(info));
+  }
+
+  @Mutation(() => RemovePersonalAccessTokenPayload, {
+    description: "Ends a token: oneself, or as for minting one.",
+  })
+  async removePersonalAccessToken(
+    @Ctx() ctx: RequestContext,
+    @Arg("input", () => RemovePersonalAccessTokenInput, { description: "The token to end." })
+    input: RemovePersonalAccessTokenInput,
+  ): Promise<RemovePersonalAccessTokenPayload> {
+    return RemovePersonalAccessTokenPayload.of(
+      await this.tokens.remove(ctx, input.userId, input.tokenId),
+    );
+  }
+
+  @Mutation(() => AddMemberPayload, {
+    description:
+      "Grants roles: org.member.write in the organization, or iam.member.write for instance roles. Ends the user's codes and tokens that others minted without the right to grant them.",
+  })
   async addMember(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => AddMemberInput) input: AddMemberInput,
+    @Arg("input", () => AddMemberInput, { description: "The user, the scope and the roles." })
+    input: AddMemberInput,
   ): Promise<AddMemberPayload> {
     return AddMemberPayload.of(await this.members.add(ctx, input));
   }
 
-  @Mutation(() => UserStatePayload)
-  deactivateUser(@Ctx() ctx: RequestContext, @Arg("input", () => UserIdInput) input: UserIdInput) {
+  @Mutation(() => UserStatePayload, {
+    description:
+      "ACTIVE or LOCKED to INACTIVE; ends the user's tokens, codes, pending registrations and queued mails. user.write in the user's organization and the right to grant roles wherever it holds them; not oneself.",
+  })
+  deactivateUser(
+    @Ctx() ctx: RequestContext,
+    @Arg("input", () => UserIdInput, { description: "The user whose state changes." })
+    input: UserIdInput,
+  ) {
     return this.changeState(ctx, input, "deactivate");
   }
 
-  @Mutation(() => UserStatePayload)
-  reactivateUser(@Ctx() ctx: RequestContext, @Arg("input", () => UserIdInput) input: UserIdInput) {
+  @Mutation(() => UserStatePayload, {
+    description:
+      "INACTIVE to ACTIVE; revives nothing that deactivation ended. user.write in the user's organization and the right to grant roles wherever it holds them.",
+  })
+  reactivateUser(
+    @Ctx() ctx: RequestContext,
+    @Arg("input", () => UserIdInput, { description: "The user whose state changes." })
+    input: UserIdInput,
+  ) {
     return this.changeState(ctx, input, "reactivate");
   }
 
-  @Mutation(() => UserStatePayload)
-  lockUser(@Ctx() ctx: RequestContext, @Arg("input", () => UserIdInput) input: UserIdInput) {
+  @Mutation(() => UserStatePayload, {
+    description:
+      "ACTIVE to LOCKED: its tokens stop working; its codes, pending registrations and queued mails end. user.write in the user's organization and the right to grant roles wherever it holds them; not oneself.",
+  })
+  lockUser(
+    @Ctx() ctx: RequestContext,
+    @Arg("input", () => UserIdInput, { description: "The user whose state changes." })
+    input: UserIdInput,
+  ) {
     return this.changeState(ctx, input, "lock");
   }
 
-  @Mutation(() => UserStatePayload)
-  unlockUser(@Ctx() ctx: RequestContext, @Arg("input", () => UserIdInput) input: UserIdInput) {
+  @Mutation(() => UserStatePayload, {
+    description:
+      "LOCKED to ACTIVE: its tokens work again. user.write in the user's organization and the right to grant roles wherever it holds them.",
+  })
+  unlockUser(
+    @Ctx() ctx: RequestContext,
+    @Arg("input", () => UserIdInput, { description: "The user whose state changes." })
+    input: UserIdInput,
+  ) {
     return this.changeState(ctx, input, "unlock");
   }
 
-  @Mutation(() => UserStatePayload)
-  removeUser(@Ctx() ctx: RequestContext, @Arg("input", () => UserIdInput) input: UserIdInput) {
+  @Mutation(() => UserStatePayload, {
+    description:
+      "Removes the user for good (then NOT_FOUND; the username is free again); ends everything it held. user.write in the user's organization and the right to grant roles wherever it holds them; not oneself.",
+  })
+  removeUser(
+    @Ctx() ctx: RequestContext,
+    @Arg("input", () => UserIdInput, { description: "The user whose state changes." })
+    input: UserIdInput,
+  ) {
     return this.changeState(ctx, input, "remove");
   }
 

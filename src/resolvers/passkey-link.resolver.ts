@@ -25,22 +25,30 @@ export class PasskeyLinkResolver {
 
   @Mutation(() => AddPasskeyLinkPayload, {
     description:
-      "A one-time registration link for the caller, or (user.credential.write) another user.",
+      "A one-time registration link for the caller, or for another user with user.credential.write in that user's organization.",
   })
   async addPasskeyLink(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => AddPasskeyLinkInput, { nullable: true }) input?: AddPasskeyLinkInput | null,
+    @Arg("input", () => AddPasskeyLinkInput, {
+      nullable: true,
+      description: "Omitted: a link for the caller.",
+    })
+    input?: AddPasskeyLinkInput | null,
   ): Promise<AddPasskeyLinkPayload> {
     const { details, link } = await this.links.addLink(ctx, input?.userId);
     return { details: ObjectDetails.from(details), link, expiration: this.links.expiration };
   }
 
   @Mutation(() => SendPasskeyLinkPayload, {
-    description: "Emails a registration link to the caller, or (user.write) another user.",
+    description:
+      "Emails a registration link to the caller, or to another user with user.write in that user's organization. The user needs an email address.",
   })
   async sendPasskeyLink(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => SendPasskeyLinkInput, { nullable: true })
+    @Arg("input", () => SendPasskeyLinkInput, {
+      nullable: true,
+      description: "Omitted: a link for the caller.",
+    })
     input?: SendPasskeyLinkInput | null,
   ): Promise<SendPasskeyLinkPayload> {
     return SendPasskeyLinkPayload.of(await this.links.sendLink(ctx, input?.userId));
@@ -48,11 +56,13 @@ export class PasskeyLinkResolver {
 
   @Mutation(() => CreatePasskeyRegistrationLinkPayload, {
     description:
-      "Emails a link (default) or returns the code; user.passkey.write unless for oneself.",
+      "Emails a link (default) or returns the code; user.passkey.write in the user's organization unless for oneself.",
   })
   async createPasskeyRegistrationLink(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => CreatePasskeyRegistrationLinkInput)
+    @Arg("input", () => CreatePasskeyRegistrationLinkInput, {
+      description: "The user and the medium.",
+    })
     input: CreatePasskeyRegistrationLinkInput,
   ): Promise<CreatePasskeyRegistrationLinkPayload> {
     const { details, code } = await this.links.createRegistrationLink(ctx, input);
@@ -64,15 +74,18 @@ export class PasskeyLinkResolver {
   })
   async passkeyRegistrationCodes(
     @Ctx() ctx: RequestContext,
-    @Arg("userId", () => ID) userId: string,
+    @Arg("userId", () => ID, { description: "The codes' user." }) userId: string,
   ): Promise<PasskeyRegistrationCodeInfo[]> {
     return (await this.codes.list(ctx, userId)) as PasskeyRegistrationCodeInfo[];
   }
 
-  @Mutation(() => RevokePasskeyRegistrationCodePayload)
+  @Mutation(() => RevokePasskeyRegistrationCodePayload, {
+    description:
+      "Ends an ACTIVE code and cancels its queued mail; an ended code: FAILED_PRECONDITION. Oneself, or user.passkey.write in the user's organization and the right to grant roles wherever it holds them.",
+  })
   async revokePasskeyRegistrationCode(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => RevokePasskeyRegistrationCodeInput)
+    @Arg("input", () => RevokePasskeyRegistrationCodeInput, { description: "The code to end." })
     input: RevokePasskeyRegistrationCodeInput,
   ): Promise<RevokePasskeyRegistrationCodePayload> {
     return RevokePasskeyRegistrationCodePayload.of(

@@ -79,7 +79,7 @@ export class BootstrapService {
           .values({ userId, scopeId: INSTANCE_SCOPE, role: "IAM_OWNER", createdAt: now })
           .updateEntity(false)
           .execute();
-        const { token, tokenId } = await this.tokens.insert(tx, userId, null);
+        const { token, tokenId } = await this.tokens.insert(tx, userId, null, userId);
         await this.events.append(
           tx,
           { type: "org", id: organizationId, resourceOwner: organizationId },

@@ -16,8 +16,20 @@ type Part = { literal: string } | { placeholder: Placeholder };
 
 const PLACEHOLDER_BODY = /^\s*\.([A-Za-z]+)\s*$/;
 
-const invalid = (id: string, message: string) =>
-  ApiError.invalidArgument(`LINK-template-${id}`, `urlTemplate: ${message}`);
+type TemplateProblem =
+  | "empty"
+  | "too-long"
+  | "malformed"
+  | "unknown-placeholder"
+  | "invalid-character"
+  | "placeholder-in-origin"
+  | "not-absolute"
+  | "not-https"
+  | "credentials"
+  | "origin-not-allowed";
+
+const invalid = (id: TemplateProblem, message: string) =>
+  ApiError.invalidArgument(`LINK-template-${id}` as const, `urlTemplate: ${message}`);
 
 export class LinkTemplate {
   private constructor(

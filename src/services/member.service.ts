@@ -1,4 +1,5 @@
 // Memberships: granting roles in an organization or on the whole instance.
+import type { ObjectLiteral, SelectQueryBuilder } from "typeorm";
 import { z } from "zod";
 import type { Database } from "../db/database";
 import { INSTANCE_SCOPE, MembershipEntity } from "../entities/membership.entity";
@@ -7,7 +8,7 @@ import type { Clock } from "./clock";
 import type { EventStore, WriteDetails } from "./event-store";
 import type { OrganizationService } from "./organization.service";
 import type { PermissionService } from "./permissions";
-import { INSTANCE_ROLES, ORG_ROLES } from "./permissions";
+import { INSTANCE_ROLES, ORG_ROLES, grantPermission, grantorsOf } from "./permissions";
 import type { RequestContext } from "./request-context";
 import { requireCaller } from "./request-context";
 import type { UserService } from "./user.service";
@@ -42,7 +43,9 @@ export class MemberService {
   /**
    * Grants roles to a user in an organization (ORG_* roles, needs `org.member.write` there) or,
    * with no organization, on the instance (IAM_* roles, needs `iam.member.write`). A user who
-   * already holds roles at that level gets ALREADY_EXISTS.
+   * already holds roles at that level gets ALREADY_EXISTS. In the same transaction, the
+   * credentials of the user that someone else minted without the right to grant these roles end
+   * (SPEC 13): otherwise a token planted before the promotion would carry the new power.
    */
   async add(
     ctx: RequestContext,
@@ -53,22 +56,14 @@ export class MemberService {
     return this.db.transaction(async (tx) => {
       if (organizationId !== null) await this.organizations.requireExists(tx, organizationId);
       const user = await this.users.findExisting(tx, input.userId, true);
-      this.permissions.require(
-        caller,
-        organizationId === null ? "iam.member.write" : "org.member.write",
-        organizationId,
-      );
+      const scopeId = organizationId ?? INSTANCE_SCOPE;
+      this.permissions.require(caller, grantPermission(scopeId), organizationId);
       const { roles } = parseInput(
         rolesInput(organizationId === null ? INSTANCE_ROLES : ORG_ROLES),
         input,
         "MEMBER-input",
       );
-      const scopeId = organizationId ?? INSTANCE_SCOPE;
-      const existing = await tx
-        .createQueryBuilder(MembershipEntity, "m")
-        .where("m.userId = :userId AND m.scopeId = :scopeId", { userId: user.id, scopeId })
-        .getCount();
-      if (existing > 0)
+      if (user.roleScopes.includes(scopeId))
         throw ApiError.alreadyExists("MEMBER-exists", "the user is already a member");
       const createdAt = this.clock.now();
       await tx
@@ -78,9 +73,32 @@ export class MemberService {
         .values(roles.map((role) => ({ userId: user.id, scopeId, role, createdAt })))
         .updateEntity(false)
         .execute();
+      const ended = await this.users.roleGranted(tx, user.id, scopeId);
       return this.events.append(tx, userAggregate(user), caller.userId, [
         { type: "user.member.added", payload: { organizationId, roles } },
+        ...ended,
       ]);
     });
   }
+}
+
+/**
+ * IDs of the credentials `query` selects (alias.id, filtered to one user) that someone other than
+ * their owner minted who may not grant roles in `scopeId` now (the grantors: `grantorsOf`).
+ */
+export async function mintedWithoutGrantRight(
+  query: SelectQueryBuilder<ObjectLiteral>,
+  columns: { id: string; creator: string; owner: string },
+  scopeId: string,
+): Promise<string[]> {
+  const { scopes, roles } = grantorsOf(scopeId);
+  const rows = await query
+    .select(columns.id, "id")
+    .andWhere(
+      `${columns.creator} <> ${columns.owner} AND ${columns.creator} NOT IN (SELECT g.user_id ` +
+        `FROM memberships g WHERE g.scope_id IN (:...grantScopes) AND g.role IN (:...grantRoles))`,
+      { grantScopes: scopes, grantRoles: roles },
+    )
+    .getRawMany<{ id: string }>();
+  return rows.map((row) => row.id);
 }

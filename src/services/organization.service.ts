@@ -9,9 +9,11 @@ import type { EventStore, WriteDetails } from "./event-store";
 import type { PermissionService } from "./permissions";
 import type { RequestContext } from "./request-context";
 import { requireCaller } from "./request-context";
-import { parseInput, trimmed } from "./validation";
+import { columnLength, isResourceId, parseInput, trimmed } from "./validation";
 
-const addOrganizationInput = z.object({ name: trimmed(200) });
+const addOrganizationInput = z.object({
+  name: trimmed(columnLength(OrganizationEntity, "name")),
+});
 
 export class OrganizationService {
   constructor(
@@ -58,11 +60,13 @@ export class OrganizationService {
 
   /** Throws NOT_FOUND unless the organization exists. */
   async requireExists(db: EntityManager, id: string): Promise<void> {
-    const found = await db
-      .createQueryBuilder(OrganizationEntity, "o")
-      .select("o.id", "id")
-      .where("o.id = :id", { id })
-      .getRawOne<{ id: string }>();
+    const found =
+      isResourceId(id) &&
+      (await db
+        .createQueryBuilder(OrganizationEntity, "o")
+        .select("o.id", "id")
+        .where("o.id = :id", { id })
+        .getRawOne<{ id: string }>());
     if (!found) throw ApiError.notFound("ORG-not-found", "organization not found");
   }
 }

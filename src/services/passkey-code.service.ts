@@ -13,11 +13,15 @@ import type { OutboxService } from "../mail/outbox.service";
 import type { Clock, IdGenerator } from "./clock";
 import type { RandomBytes } from "./code-generator";
 import { generateCode } from "./code-generator";
-import type { EventStore, WriteDetails } from "./event-store";
+import type { EventStore, NewEvent, WriteDetails } from "./event-store";
 import type { KeyRing } from "./key-ring";
 import { PASSKEY_EVENTS } from "./passkey-events";
+import type { PermissionService } from "./permissions";
 import type { RequestContext } from "./request-context";
+import { mintedWithoutGrantRight } from "./member.service";
 import { requireCaller } from "./request-context";
+import { parseDbDate } from "./token.service";
+import { isResourceId } from "./validation";
 import type { UserService } from "./user.service";
 import { userAggregate } from "./user.service";
 
@@ -46,6 +50,18 @@ export interface CodeInfo {
   } | null;
 }
 
+/**
+ * The guard of a new code's INSERT: the user holds fewer than the limit of ACTIVE, unexpired
+ * codes. Parameters: user ID, now, limit. The user's row lock (taken by every minting path)
+ * makes the count exact.
+ */
+const ACTIVE_BELOW_LIMIT =
+  "FROM (SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ? AND state = 'ACTIVE' " +
+  "AND expires_at > ?) AS active WHERE active.n < ?";
+
+/** What a caller without `user.write` on the user reads instead of the SMTP server's answer. */
+export const GENERIC_ERROR = "the mail could not be delivered";
+
 /** How many codes a listing returns, newest first. */
 export const LISTING_LIMIT = 100;
 
@@ -54,6 +70,7 @@ export class PasskeyCodeService {
     private readonly db: Database,
     private readonly events: EventStore,
     private readonly users: UserService,
+    private readonly permissions: PermissionService,
     private readonly outbox: OutboxService,
     private readonly keys: KeyRing,
     private readonly clock: Clock,
@@ -61,7 +78,10 @@ export class PasskeyCodeService {
     private readonly settings: Config["code"],
     private readonly random?: RandomBytes,
   ) {
-    users.onRemoval((tx, userId) => this.endAllOf(tx, userId));
+    users.onDisable((tx, userId) => this.endAllOf(tx, userId));
+    users.onRoleGranted((tx, userId, scopeId) =>
+      this.endMintedWithoutGrantRight(tx, userId, scopeId),
+    );
     this.insertCode = new CompiledInsert(db, PasskeyCodeEntity, [
       "id",
       "userId",
@@ -94,81 +114,150 @@ export class PasskeyCodeService {
     const codeId = this.ids.next();
     const createdAt = this.clock.now();
     const expiresAt = new Date(createdAt.getTime() + this.settings.lifetimeSeconds * 1000);
-    await this.insertCode.run(tx, [
-      {
-        id: codeId,
-        userId: user.id,
-        organizationId: user.organizationId,
-        codeHash: this.keys.hashCode(code),
-        medium,
-        state: "ACTIVE",
-        failedChecks: 0,
-        creator,
-        createdAt,
-        expiresAt,
-        endedAt: null,
-      },
+    const row = {
+      id: codeId,
+      userId: user.id,
+      organizationId: user.organizationId,
+      codeHash: this.keys.hashCode(code),
+      medium,
+      state: "ACTIVE" as const,
+      failedChecks: 0,
+      creator,
+      createdAt,
+      expiresAt,
+      endedAt: null,
+    };
+    const inserted = await this.insertCode.runIf(tx, row, ACTIVE_BELOW_LIMIT, [
+      user.id,
+      this.insertCode.prepare("expiresAt", createdAt),
+      this.settings.maxActive,
     ]);
+    if (!inserted) throw await this.activeLimitReached(tx, user.id, createdAt);
     return { codeId, code, createdAt, expiresAt };
   }
 
-  /**
-   * Checks `code` against code `codeId` of `userId` and consumes it on success. A wrong code
-   * counts a failed check, committed even though the call fails; after `maxFailedChecks` the code
-   * is locked out. Expiry counts from creation; nothing extends it.
-   */
-  async verifyAndConsume(
-    userId: string,
-    codeId: string,
-    code: string,
-  ): Promise<{ userId: string; codeId: string }> {
-    const verdict = await this.db.transaction(async (tx) => {
-      const query = tx
-        .createQueryBuilder(PasskeyCodeEntity, "c")
-        .where("c.id = :codeId AND c.userId = :userId", { codeId, userId });
-      const row = await this.db.forUpdate(query).getOne();
-      if (!row) return ApiError.notFound("CODE-not-found", "code not found");
-      const user = await this.users.findExisting(tx, row.userId);
-      if (user.state !== "ACTIVE")
-        return ApiError.failedPrecondition("CODE-user-not-active", "the user is not active");
-      const state = effectiveState(row, this.clock.now());
-      if (state !== "ACTIVE")
-        return ApiError.failedPrecondition(
-          `CODE-${state.toLowerCase()}`,
-          `the code is ${state.toLowerCase().replace("_", " ")}`,
-        );
-      const now = this.clock.now();
-      if (this.keys.codeMatches(code, row.codeHash)) {
-        await this.update(tx, row.id, { state: "USED", endedAt: now });
-        await this.events.append(tx, userAggregate(user), user.id, [
-          { type: PASSKEY_EVENTS.checkSucceeded, payload: { codeId } },
-        ]);
-        return null;
-      }
-      const failedChecks = row.failedChecks + 1;
-      const lockedOut = failedChecks >= this.settings.maxFailedChecks;
-      await this.update(
-        tx,
-        row.id,
-        lockedOut ? { failedChecks, state: "LOCKED_OUT", endedAt: now } : { failedChecks },
-      );
-      await this.events.append(tx, userAggregate(user), user.id, [
-        { type: PASSKEY_EVENTS.checkFailed, payload: { codeId, failedChecks, lockedOut } },
-      ]);
-      return ApiError.invalidArgument("CODE-invalid", "the code is not valid");
-    });
-    if (verdict) throw verdict;
-    return { userId, codeId };
+  /** RESOURCE_EXHAUSTED until the user's next ACTIVE code expires (the rejection path only). */
+  private async activeLimitReached(tx: EntityManager, userId: string, now: Date) {
+    const next = await tx
+      .createQueryBuilder(PasskeyCodeEntity, "c")
+      .select("MIN(c.expiresAt)", "at")
+      .where("c.userId = :userId AND c.state = :active AND c.expiresAt > :now", {
+        userId,
+        active: "ACTIVE",
+        now,
+      })
+      .getRawOne<{ at: Date | string | null }>();
+    return ApiError.resourceExhausted(
+      "CODE-max-active",
+      `the user already has ${this.settings.maxActive} active codes`,
+      next?.at ? parseDbDate(next.at) : now,
+      now,
+    );
   }
 
-  /** A user's codes, newest first, without their values: oneself, or `user.passkey.write`. */
+  /**
+   * Deletes up to `limit` codes that ended (used, revoked, locked out or expired) more than
+   * PASSKEY_CODE_RETENTION_DAYS ago, with their outbox rows; their events stay. Resolves to the
+   * number deleted, so a caller can repeat until a batch comes back short.
+   */
+  async purgeEnded(limit: number): Promise<number> {
+    const cutoff = this.retentionCutoff();
+    return this.db.transaction(async (tx) => {
+      const ids = await this.db.deleteBatch(
+        tx,
+        PasskeyCodeEntity,
+        "e.expiresAt < :cutoff AND (e.endedAt IS NULL OR e.endedAt < :cutoff)",
+        { cutoff },
+        limit,
+      );
+      if (ids.length > 0) await this.outbox.deleteOfCodes(tx, ids);
+      return ids.length;
+    });
+  }
+
+  /** Deletes up to `limit` notice mails sent or given up before the same retention. */
+  purgeNotices(limit: number): Promise<number> {
+    return this.outbox.purgeNotices(limit, this.retentionCutoff());
+  }
+
+  /** PASSKEY_CODE_RETENTION_DAYS before now. */
+  private retentionCutoff(): Date {
+    return new Date(this.clock.now().getTime() - this.settings.retentionDays * 86_400_000);
+  }
+
+  /**
+   * Checks `code` against code `codeId` of `user` in the caller's transaction, which holds the
+   * user's row. An unknown code ID answers exactly like a wrong value. A wrong value counts a
+   * failed check and is *returned* rather than thrown, so the caller commits the count before it
+   * fails the request; after `maxFailedChecks` the code is locked out. A right value does not
+   * spend the code: `consume` does, once a passkey is stored. Expiry counts from creation.
+   */
+  async check(
+    tx: EntityManager,
+    user: UserEntity,
+    codeId: string,
+    code: string,
+    creator: string,
+  ): Promise<ApiError | null> {
+    if (!isResourceId(codeId)) return invalidCode();
+    const row = await this.db
+      .forUpdate(
+        tx
+          .createQueryBuilder(PasskeyCodeEntity, "c")
+          .where("c.id = :codeId AND c.userId = :userId", { codeId, userId: user.id }),
+      )
+      .getOne();
+    if (!row) return invalidCode();
+    const state = effectiveState(row, this.clock.now());
+    if (state !== "ACTIVE") return endedCode(state);
+    if (this.keys.codeMatches(code, row.codeHash)) {
+      await this.events.append(tx, userAggregate(user), creator, [
+        { type: PASSKEY_EVENTS.checkSucceeded, payload: { codeId } },
+      ]);
+      return null;
+    }
+    const failedChecks = row.failedChecks + 1;
+    const lockedOut = failedChecks >= this.settings.maxFailedChecks;
+    await this.update(
+      tx,
+      row.id,
+      lockedOut
+        ? { failedChecks, state: "LOCKED_OUT", endedAt: this.clock.now() }
+        : { failedChecks },
+    );
+    await this.events.append(tx, userAggregate(user), creator, [
+      { type: PASSKEY_EVENTS.checkFailed, payload: { codeId, failedChecks, lockedOut } },
+    ]);
+    return invalidCode();
+  }
+
+  /**
+   * Spends an ACTIVE code when the passkey it authorised is stored: the row is re-read under a
+   * lock, so a code revoked, expired or used meanwhile fails the whole registration.
+   */
+  async consume(tx: EntityManager, codeId: string): Promise<void> {
+    const row = await this.db
+      .forUpdate(tx.createQueryBuilder(PasskeyCodeEntity, "c").where("c.id = :codeId", { codeId }))
+      .getOne();
+    if (!row) throw endedCode("REVOKED");
+    const state = effectiveState(row, this.clock.now());
+    if (state !== "ACTIVE") throw endedCode(state);
+    await this.update(tx, row.id, { state: "USED", endedAt: this.clock.now() });
+  }
+
+  /**
+   * A user's codes, newest first, without their values: oneself, or `user.passkey.write`. The
+   * SMTP server's words in `lastError` (host names, addresses) are shown only to callers holding
+   * `user.write` on the user; others see a generic line.
+   */
   async list(ctx: RequestContext, userId: string): Promise<CodeInfo[]> {
     const caller = requireCaller(ctx);
     return this.db.read(async (db) => {
-      await this.users.authorizeOnUser(db, caller, userId, "user.passkey.write", {
+      const user = await this.users.authorizeOnUser(db, caller, userId, "user.passkey.write", {
         allowSelf: true,
         readOnly: true,
       });
+      const detailed = this.permissions.has(caller, "user.write", user.organizationId);
       const rows = await db
         .createQueryBuilder(PasskeyCodeEntity, "c")
         .leftJoinAndMapOne("c.delivery", OutboxMessageEntity, "o", "o.codeId = c.id")
@@ -191,7 +280,8 @@ export class PasskeyCodeService {
             ? {
                 state: delivery.state,
                 attempts: delivery.attempts,
-                lastError: delivery.lastError,
+                lastError:
+                  delivery.lastError === null || detailed ? delivery.lastError : GENERIC_ERROR,
                 sentAt: delivery.sentAt,
               }
             : null,
@@ -208,27 +298,49 @@ export class PasskeyCodeService {
         allowSelf: true,
         lock: true,
       });
-      const row = await this.db
-        .forUpdate(
-          tx
-            .createQueryBuilder(PasskeyCodeEntity, "c")
-            .where("c.id = :codeId AND c.userId = :userId", { codeId, userId: user.id }),
-        )
-        .getOne();
+      const row =
+        isResourceId(codeId) &&
+        (await this.db
+          .forUpdate(
+            tx
+              .createQueryBuilder(PasskeyCodeEntity, "c")
+              .where("c.id = :codeId AND c.userId = :userId", { codeId, userId: user.id }),
+          )
+          .getOne());
       if (!row) throw ApiError.notFound("CODE-not-found", "code not found");
       const state = effectiveState(row, this.clock.now());
-      if (state !== "ACTIVE") {
-        throw ApiError.failedPrecondition(
-          `CODE-${state.toLowerCase()}`,
-          `the code is already ${state.toLowerCase().replace("_", " ")}`,
-        );
-      }
+      if (state !== "ACTIVE") throw endedCode(state);
       await this.update(tx, row.id, { state: "REVOKED", endedAt: this.clock.now() });
       await this.outbox.cancelQueued(tx, { codeId: row.id });
       return this.events.append(tx, userAggregate(user), caller.userId, [
         { type: PASSKEY_EVENTS.revoked, payload: { codeId } },
       ]);
     });
+  }
+
+  /** SPEC 13: a code someone minted for a user before its promotion must not outlive it. */
+  private async endMintedWithoutGrantRight(
+    tx: EntityManager,
+    userId: string,
+    scopeId: string,
+  ): Promise<NewEvent[]> {
+    const ids = await mintedWithoutGrantRight(
+      tx
+        .createQueryBuilder(PasskeyCodeEntity, "c")
+        .where("c.userId = :userId AND c.state = :active", { userId, active: "ACTIVE" }),
+      { id: "c.id", creator: "c.creator", owner: "c.userId" },
+      scopeId,
+    );
+    const events: NewEvent[] = [];
+    for (const id of ids) {
+      await this.update(tx, id, { state: "REVOKED", endedAt: this.clock.now() });
+      await this.outbox.cancelQueued(tx, { codeId: id });
+      events.push({
+        type: PASSKEY_EVENTS.revoked,
+        payload: { codeId: id, reason: "role.granted" },
+      });
+    }
+    return events;
   }
 
   private async endAllOf(tx: EntityManager, userId: string): Promise<void> {
@@ -257,6 +369,25 @@ export class PasskeyCodeService {
       throw ApiError.failedPrecondition("CODE-ended", "the code was ended meanwhile");
     }
   }
+}
+
+function invalidCode(): ApiError {
+  return ApiError.invalidArgument("CODE-invalid", "the code is not valid");
+}
+
+/** Which ended state: the page tells the user what to do. */
+const ENDED_CODE_IDS = {
+  EXPIRED: "CODE-expired",
+  USED: "CODE-used",
+  REVOKED: "CODE-revoked",
+  LOCKED_OUT: "CODE-locked_out",
+} as const;
+
+function endedCode(state: Exclude<CodeState, "ACTIVE">): ApiError {
+  return ApiError.failedPrecondition(
+    ENDED_CODE_IDS[state],
+    `the code is ${state.toLowerCase().replace("_", " ")}`,
+  );
 }
 
 function effectiveState(row: PasskeyCodeEntity, now: Date): CodeState {

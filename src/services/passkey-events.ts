@@ -13,3 +13,13 @@ export const PASSKEY_EVENTS = {
   checkFailed: `${PREFIX}.check.failed`,
   checkSucceeded: `${PREFIX}.check.succeeded`,
 } as const;
+
+/** The passkey itself (ZITADEL's "passwordless token"): opened, stored, removed. */
+const TOKEN = "user.human.passwordless.token";
+
+export const PASSKEY_TOKEN_EVENTS = {
+  /** A registration was opened (pending until verified). */
+  added: `${TOKEN}.added`,
+  verified: `${TOKEN}.verified`,
+  removed: `${TOKEN}.removed`,
+} as const;

@@ -1,12 +1,14 @@
 // The three passkey-link operations: return a link, email a link (v1), and the v2 operation that
 // either returns the code or emails a link built from a client template.
-import type { EntityManager } from "typeorm";
+import type { EntityManager, ObjectLiteral, SelectQueryBuilder } from "typeorm";
 import type { Config } from "../config";
 import type { Database } from "../db/database";
+import { OutboxMessageEntity } from "../entities/outbox-message.entity";
 import { PasskeyCodeEntity } from "../entities/passkey-code.entity";
 import type { UserEntity } from "../entities/user.entity";
 import { ApiError } from "../errors";
 import type { OutboxService } from "../mail/outbox.service";
+import type { IssuedMedium, Metrics } from "../metrics";
 import type { Clock } from "./clock";
 import type { EventStore, WriteDetails } from "./event-store";
 import { LinkTemplate } from "./link-template";
@@ -25,12 +27,8 @@ export interface CreateRegistrationLinkRequest {
   returnCode?: boolean | null;
 }
 
-/** Called after a transaction that queued mail has committed (the outbox worker's kick). */
-export type MailQueuedListener = () => void;
-
 export class PasskeyLinkService {
   private readonly defaultTemplate: LinkTemplate;
-  private mailQueued: MailQueuedListener = () => undefined;
 
   constructor(
     private readonly db: Database,
@@ -43,16 +41,13 @@ export class PasskeyLinkService {
       Config,
       "linkUrlTemplate" | "linkAllowedOrigins" | "sendRateLimit"
     >,
+    private readonly metrics: Metrics,
   ) {
     this.defaultTemplate = LinkTemplate.parse(
       config.linkUrlTemplate,
       config.linkAllowedOrigins,
       1000,
     );
-  }
-
-  onMailQueued(listener: MailQueuedListener): void {
-    this.mailQueued = listener;
   }
 
   /** "3600s": the code lifetime as ZITADEL reports it. */
@@ -72,7 +67,7 @@ export class PasskeyLinkService {
       ctx,
       userId,
       "user.credential.write",
-      { send: false },
+      { medium: "LINK" },
       async (tx, target, caller) => {
         const { issued, details } = await this.issueUnsent(tx, target, caller, "LINK");
         return { details, link: this.defaultTemplate.render(linkValues(target, issued)) };
@@ -82,7 +77,7 @@ export class PasskeyLinkService {
 
   /** ZITADEL Auth/Mgmt v1 SendPasskeyLink: emails the default link. Others need `user.write`. */
   async sendLink(ctx: RequestContext, userId?: string | null): Promise<WriteDetails> {
-    return this.act(ctx, userId, "user.write", { send: true }, (tx, target, caller) =>
+    return this.act(ctx, userId, "user.write", { medium: "EMAIL" }, (tx, target, caller) =>
       this.queueMail(tx, target, caller, this.defaultTemplate, null),
     );
   }
@@ -101,7 +96,7 @@ export class PasskeyLinkService {
       ctx,
       request.userId,
       "user.passkey.write",
-      { send: !returnCode },
+      { medium: returnCode ? "RETURNED" : "EMAIL" },
       async (tx, target, caller) => {
         if (returnCode && request.sendLink) {
           throw ApiError.invalidArgument(
@@ -136,7 +131,7 @@ export class PasskeyLinkService {
     ctx: RequestContext,
     userId: string | null | undefined,
     permission: Permission,
-    options: { send: boolean },
+    options: { medium: IssuedMedium },
     work: (tx: EntityManager, target: UserEntity, caller: Caller) => Promise<T>,
   ): Promise<T> {
     const caller = requireCaller(ctx);
@@ -151,10 +146,11 @@ export class PasskeyLinkService {
           lock: true,
         },
       );
-      assertEligible(target, options.send);
+      assertEligible(target, options.medium === "EMAIL");
       return work(tx, target, caller);
     });
-    if (options.send) this.mailQueued();
+    this.metrics.codeIssued(options.medium);
+    if (options.medium === "EMAIL") this.outbox.queued();
     return result;
   }
 
@@ -179,7 +175,7 @@ export class PasskeyLinkService {
     template: LinkTemplate,
     urlTemplate: string | null,
   ): Promise<WriteDetails> {
-    await this.enforceSendLimit(tx, target.id);
+    await this.enforceSendLimit(tx, target);
     const issued = await this.codes.issue(tx, target, caller.userId, "EMAIL");
     await this.outbox.enqueue(tx, {
       codeId: issued.codeId,
@@ -197,30 +193,55 @@ export class PasskeyLinkService {
     });
   }
 
-  /** At most `max` emailed codes per user per window; the user's row lock makes the count exact. */
-  private async enforceSendLimit(tx: EntityManager, userId: string): Promise<void> {
+  /**
+   * At most `max` emailed codes per user, and as many to one recipient address (users sharing an
+   * address must not multiply the mails it gets), per window, counted in one statement. The
+   * user's row lock makes the per-user count exact, the address's lock row the per-address one.
+   */
+  private async enforceSendLimit(tx: EntityManager, target: UserEntity): Promise<void> {
+    await this.outbox.lockRecipient(tx, target.email!.toLowerCase());
     const { max, windowSeconds } = this.config.sendRateLimit;
     const now = this.clock.now();
     const since = new Date(now.getTime() - windowSeconds * 1000);
+    const toRecipient = (column: string) => (sub: SelectQueryBuilder<ObjectLiteral>) =>
+      sub
+        .select(column)
+        .from(OutboxMessageEntity, "o")
+        .where("o.recipientKey = :recipient AND o.createdAt > :since");
     const recent = await tx
       .createQueryBuilder(PasskeyCodeEntity, "c")
       .select("COUNT(*)", "count")
       .addSelect("MIN(c.createdAt)", "oldest")
+      .addSelect(toRecipient("COUNT(*)"), "toRecipient")
+      .addSelect(toRecipient("MIN(o.createdAt)"), "oldestToRecipient")
       .where("c.userId = :userId AND c.medium = :medium AND c.createdAt > :since", {
-        userId,
+        userId: target.id,
         medium: "EMAIL",
         since,
+        recipient: target.email!.toLowerCase(),
       })
-      .getRawOne<{ count: number | string; oldest: Date | string | null }>();
-    if (!recent || Number(recent.count) < max || recent.oldest === null) return;
-    const retryAt = parseDbDate(recent.oldest).getTime() + windowSeconds * 1000;
-    const retryAfterSeconds = Math.max(1, Math.ceil((retryAt - now.getTime()) / 1000));
-    throw new ApiError(
-      "RESOURCE_EXHAUSTED",
-      "LINK-send-rate-limited",
-      `too many links sent to this user; retry in ${retryAfterSeconds}s`,
-      { retryDelay: `${retryAfterSeconds}s`, retryAfterSeconds },
-    );
+      .getRawOne<
+        Record<"count" | "toRecipient", number | string> &
+          Record<"oldest" | "oldestToRecipient", Date | string | null>
+      >();
+    const retryAt = (oldest: Date | string) =>
+      new Date(parseDbDate(oldest).getTime() + windowSeconds * 1000);
+    if (recent?.oldest && Number(recent.count) >= max) {
+      throw ApiError.resourceExhausted(
+        "LINK-send-rate-limited",
+        "too many links sent to this user",
+        retryAt(recent.oldest),
+        now,
+      );
+    }
+    if (recent?.oldestToRecipient && Number(recent.toRecipient) >= max) {
+      throw ApiError.resourceExhausted(
+        "LINK-recipient-rate-limited",
+        "too many links sent to this email address",
+        retryAt(recent.oldestToRecipient),
+        now,
+      );
+    }
   }
 
   private appendCodeEvent(
@@ -238,7 +259,7 @@ export class PasskeyLinkService {
 }
 
 /** Only active humans can register passkeys; sending also needs an address (verified or not). */
-function assertEligible(user: UserEntity, sending: boolean): void {
+export function assertEligible(user: UserEntity, sending: boolean): void {
   if (user.type !== "HUMAN") {
     throw ApiError.failedPrecondition(
       "LINK-user-machine",

@@ -38,6 +38,23 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   ORG_USER_MANAGER: ["user.read", "user.write"],
 };
 
+/** The permission that grants roles in `scopeId`: an organization, or INSTANCE_SCOPE. */
+export function grantPermission(scopeId: string): Permission {
+  return scopeId === INSTANCE_SCOPE ? "iam.member.write" : "org.member.write";
+}
+
+/**
+ * Who may grant roles in `scopeId`, as membership rows: a role among `roles` held in one of
+ * `scopes` (instance roles count everywhere). The SQL twin of `PermissionService.mayGrantIn`.
+ */
+export function grantorsOf(scopeId: string): { scopes: string[]; roles: string[] } {
+  const permission = grantPermission(scopeId);
+  return {
+    scopes: scopeId === INSTANCE_SCOPE ? [INSTANCE_SCOPE] : [INSTANCE_SCOPE, scopeId],
+    roles: Object.keys(ROLE_PERMISSIONS).filter((role) => roleGrants(role, permission)),
+  };
+}
+
 export function roleGrants(role: string, permission: Permission): boolean {
   return (
     (ROLE_PERMISSIONS as Record<string, readonly Permission[] | undefined>)[role]?.includes(
@@ -57,6 +74,25 @@ export class PermissionService {
       ({ scopeId, role }) =>
         (scopeId === INSTANCE_SCOPE || (organizationId !== null && scopeId === organizationId)) &&
         roleGrants(role, permission),
+    );
+  }
+
+  /** True when the caller may grant roles in `scopeId` (an organization, or INSTANCE_SCOPE). */
+  mayGrantIn(caller: Caller, scopeId: string): boolean {
+    return this.has(caller, grantPermission(scopeId), scopeId === INSTANCE_SCOPE ? null : scopeId);
+  }
+
+  /**
+   * SPEC 13: minting a credential for a user or changing its state needs, besides the operation's
+   * permission, the right to grant roles in every scope where the target holds roles. Otherwise
+   * an owner of organization A could mint a token for a user of A who owns B (or the instance)
+   * and act as that user there.
+   */
+  requireAuthorityOver(caller: Caller, targetRoleScopes: readonly string[]): void {
+    if (targetRoleScopes.every((scopeId) => this.mayGrantIn(caller, scopeId))) return;
+    throw ApiError.permissionDenied(
+      "AUTHZ-target-privileged",
+      "acting on this user needs the right to grant roles wherever it holds them",
     );
   }
 

@@ -5,6 +5,8 @@ export interface Caller {
   userId: string;
   organizationId: string;
   tokenId: string;
+  /** When the caller's token expires (null: never); tokens it mints may not outlive it. */
+  tokenExpiresAt: Date | null;
   /** The caller's roles as read with its token: organization ID, or "" for the instance. */
   roles: readonly { scopeId: string; role: string }[];
 }

@@ -8,10 +8,11 @@ import { PersonalAccessTokenEntity } from "../entities/personal-access-token.ent
 import { UserEntity } from "../entities/user.entity";
 import { ApiError } from "../errors";
 import type { Clock, IdGenerator } from "./clock";
-import type { EventStore, WriteDetails } from "./event-store";
+import type { EventStore, NewEvent, WriteDetails } from "./event-store";
+import { mintedWithoutGrantRight } from "./member.service";
 import type { Caller, RequestContext } from "./request-context";
 import { requireCaller } from "./request-context";
-import type { UserService } from "./user.service";
+import type { DisablingChange, UserService } from "./user.service";
 import { userAggregate } from "./user.service";
 import { parseInput } from "./validation";
 
@@ -26,6 +27,15 @@ export function hashToken(token: string): string {
   return hash("sha256", token, "hex");
 }
 
+export interface TokenInfo {
+  id: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  createdBy: string;
+}
+
+const TOKEN_EVENTS = { added: "user.personal.token.added", removed: "user.personal.token.removed" };
+
 export class TokenService {
   constructor(
     private readonly db: Database,
@@ -33,9 +43,18 @@ export class TokenService {
     private readonly users: UserService,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
-  ) {}
+  ) {
+    users.onDisable((tx, userId, change) => this.endOnDisable(tx, userId, change));
+    users.onRoleGranted((tx, userId, scopeId) =>
+      this.endMintedWithoutGrantRight(tx, userId, scopeId),
+    );
+  }
 
-  /** Mints a token for the caller itself, or for a user the caller holds `user.credential.write` on. */
+  /**
+   * Mints a token for the caller itself, or for a user the caller has authority over with
+   * `user.credential.write` (SPEC 13). A caller whose own token expires cannot mint one that
+   * outlives it: otherwise a short-lived token would buy permanent access.
+   */
   async add(
     ctx: RequestContext,
     input: { userId: string; expirationDate?: Date | null },
@@ -68,10 +87,17 @@ export class TokenService {
         input,
         "PAT-input",
       );
-      const minted = await this.insert(tx, user.id, expirationDate ?? null);
+      const limit = caller.tokenExpiresAt;
+      if (limit && (!expirationDate || expirationDate.getTime() > limit.getTime())) {
+        throw ApiError.invalidArgument(
+          "PAT-outlives-caller",
+          `expirationDate must be set and not later than the calling token's (${limit.toISOString()})`,
+        );
+      }
+      const minted = await this.insert(tx, user.id, expirationDate ?? null, caller.userId);
       const details = await this.events.append(tx, userAggregate(user), caller.userId, [
         {
-          type: "user.personal.token.added",
+          type: TOKEN_EVENTS.added,
           payload: { tokenId: minted.tokenId, expiration: expirationDate?.toISOString() ?? null },
         },
       ]);
@@ -79,11 +105,92 @@ export class TokenService {
     });
   }
 
-  /** Inserts a new token row and returns the only copy of the token. */
+  /** A user's tokens, newest first, never their values: oneself, or as for minting. */
+  async list(ctx: RequestContext, userId: string): Promise<TokenInfo[]> {
+    const caller = requireCaller(ctx);
+    return this.db.read(async (db) => {
+      await this.users.authorizeOnUser(db, caller, userId, "user.credential.write", {
+        allowSelf: true,
+      });
+      return db
+        .createQueryBuilder(PersonalAccessTokenEntity, "t")
+        .select(["t.id", "t.createdAt", "t.expiresAt", "t.createdBy"])
+        .where("t.userId = :userId", { userId })
+        .orderBy("t.createdAt", "DESC")
+        .addOrderBy("t.id", "DESC")
+        .getMany();
+    });
+  }
+
+  /** Ends one token of a user: oneself, or as for minting. */
+  async remove(ctx: RequestContext, userId: string, tokenId: string): Promise<WriteDetails> {
+    const caller = requireCaller(ctx);
+    return this.db.transaction(async (tx) => {
+      const user = await this.users.authorizeOnUser(tx, caller, userId, "user.credential.write", {
+        allowSelf: true,
+        lock: true,
+      });
+      const result = await tx
+        .createQueryBuilder()
+        .delete()
+        .from(PersonalAccessTokenEntity)
+        .where("id = :tokenId AND userId = :userId", { tokenId, userId: user.id })
+        .execute();
+      if (result.affected !== 1) throw ApiError.notFound("PAT-not-found", "token not found");
+      return this.events.append(tx, userAggregate(user), caller.userId, [
+        { type: TOKEN_EVENTS.removed, payload: { tokenId } },
+      ]);
+    });
+  }
+
+  /**
+   * Deactivation and removal end every token, so reactivating revives none. Locking keeps them:
+   * it is the reversible hold (the tokens stop working while locked and can be removed singly).
+   */
+  private async endOnDisable(
+    tx: EntityManager,
+    userId: string,
+    change: DisablingChange,
+  ): Promise<void> {
+    if (change === "lock") return;
+    await tx
+      .createQueryBuilder()
+      .delete()
+      .from(PersonalAccessTokenEntity)
+      .where("userId = :userId", { userId })
+      .execute();
+  }
+
+  /** SPEC 13: a token someone minted for a user before its promotion must not carry the new role. */
+  private async endMintedWithoutGrantRight(
+    tx: EntityManager,
+    userId: string,
+    scopeId: string,
+  ): Promise<NewEvent[]> {
+    const ids = await mintedWithoutGrantRight(
+      tx.createQueryBuilder(PersonalAccessTokenEntity, "t").where("t.userId = :userId", { userId }),
+      { id: "t.id", creator: "t.createdBy", owner: "t.userId" },
+      scopeId,
+    );
+    if (ids.length === 0) return [];
+    await tx
+      .createQueryBuilder()
+      .delete()
+      .from(PersonalAccessTokenEntity)
+      .where("id IN (:...ids)", { ids })
+      .execute();
+    return ids.map((tokenId) => ({
+      type: TOKEN_EVENTS.removed,
+      payload: { tokenId, reason: "role.granted" },
+    }));
+  }
+
+  /** Inserts a new token row minted by `createdBy` and returns the only copy of the token. */
   async insert(
     tx: EntityManager,
     userId: string,
     expiresAt: Date | null,
+    createdBy: string,
   ): Promise<{ tokenId: string; token: string }> {
     const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
     const tokenId = this.ids.next();
@@ -96,6 +203,7 @@ export class TokenService {
         userId,
         tokenHash: hashToken(token),
         expiresAt,
+        createdBy,
         createdAt: this.clock.now(),
       })
       .updateEntity(false)
@@ -113,10 +221,8 @@ export class TokenService {
     );
     const row = rows[0];
     if (!row) throw ApiError.unauthenticated("AUTH-token-invalid", "invalid token");
-    if (
-      row.expiresAt !== null &&
-      parseDbDate(row.expiresAt).getTime() <= this.clock.now().getTime()
-    ) {
+    const expiresAt = row.expiresAt === null ? null : parseDbDate(row.expiresAt);
+    if (expiresAt !== null && expiresAt.getTime() <= this.clock.now().getTime()) {
       throw ApiError.unauthenticated("AUTH-token-expired", "token expired");
     }
     if (row.state !== "ACTIVE") {
@@ -125,7 +231,13 @@ export class TokenService {
     const roles = rows.flatMap((r) =>
       r.role === null ? [] : [{ scopeId: r.scopeId!, role: r.role }],
     );
-    return { userId: row.userId, organizationId: row.organizationId, tokenId: row.tokenId, roles };
+    return {
+      userId: row.userId,
+      organizationId: row.organizationId,
+      tokenId: row.tokenId,
+      tokenExpiresAt: expiresAt,
+      roles,
+    };
   }
 
   /** Built once by the query builder; only the token hash changes per request. */

@@ -4,8 +4,7 @@ import { z } from "zod";
 import { CompiledSelect } from "../db/compiled-sql";
 import type { Database } from "../db/database";
 import { isUniqueViolation } from "../db/database";
-import { INSTANCE_SCOPE, MembershipEntity } from "../entities/membership.entity";
-import { PersonalAccessTokenEntity } from "../entities/personal-access-token.entity";
+import { MembershipEntity } from "../entities/membership.entity";
 import type { UserStateValue } from "../entities/user.entity";
 import { UserEntity } from "../entities/user.entity";
 import { ApiError } from "../errors";
@@ -15,34 +14,41 @@ import type { OrganizationService } from "./organization.service";
 import type { Permission, PermissionService } from "./permissions";
 import type { Caller, RequestContext } from "./request-context";
 import { requireCaller } from "./request-context";
-import { email, languageTag, optionalTrimmed, parseInput, trimmed } from "./validation";
+import {
+  columnLength,
+  email,
+  isResourceId,
+  languageTag,
+  optionalTrimmed,
+  parseInput,
+  trimmed,
+} from "./validation";
 
-const username = z
-  .string()
-  .trim()
-  .min(1, "must not be empty")
-  .max(200)
-  .regex(/^[^\s]+$/, "must not contain white space");
+const length = (property: keyof UserEntity) => columnLength(UserEntity, property);
+
+const username = trimmed(length("username")).regex(/^[^\s]+$/, "must not contain white space");
 
 const humanInput = z.object({
   organizationId: z.string().nullish(),
   username,
-  email: email.nullish().transform((value) => value ?? null),
+  email: email(length("email"))
+    .nullish()
+    .transform((value) => value ?? null),
   emailVerified: z
     .boolean()
     .nullish()
     .transform((value) => value ?? false),
-  givenName: trimmed(200),
-  familyName: trimmed(200),
-  displayName: optionalTrimmed(200),
-  preferredLanguage: languageTag,
+  givenName: trimmed(length("givenName")),
+  familyName: trimmed(length("familyName")),
+  displayName: optionalTrimmed(length("displayName")),
+  preferredLanguage: languageTag(length("preferredLanguage")),
 });
 export type AddHumanUserInput = z.input<typeof humanInput>;
 
 const machineInput = z.object({
   organizationId: z.string().nullish(),
   username,
-  name: trimmed(200),
+  name: trimmed(length("displayName")),
 });
 export type AddMachineUserInput = z.input<typeof machineInput>;
 
@@ -73,11 +79,35 @@ const TRANSITIONS: Record<
   remove: { from: ["ACTIVE", "INACTIVE", "LOCKED"], to: "REMOVED", event: "user.removed" },
 };
 
-/** Hooks other features register to end what belongs to a removed user, in the same transaction. */
-export type UserRemovalHook = (tx: EntityManager, userId: string) => Promise<void>;
+/** The state changes that end a user's pending work (SPEC 13); the others revive none of it. */
+export type DisablingChange = Extract<StateChange, "lock" | "deactivate" | "remove">;
+
+/**
+ * Ends what belongs to a user that is being locked, deactivated or removed (codes, queued mails,
+ * tokens, pending registrations), in the state change's transaction, which holds the user's row.
+ */
+export type UserDisableHook = (
+  tx: EntityManager,
+  userId: string,
+  change: DisablingChange,
+) => Promise<void>;
+
+/**
+ * Ends the credentials of a user who was just granted roles in `scopeId` that were minted by
+ * someone else who may not grant roles there; returns the events to write on the user.
+ */
+export type RoleGrantHook = (
+  tx: EntityManager,
+  userId: string,
+  scopeId: string,
+) => Promise<NewEvent[]>;
+
+/** A user as `findExisting` reads it, with the scopes it holds roles in ("" for the instance). */
+export type ExistingUser = UserEntity & { roleScopes: readonly string[] };
 
 export class UserService {
-  private readonly removalHooks: UserRemovalHook[] = [];
+  private readonly disableHooks: UserDisableHook[] = [];
+  private readonly roleGrantHooks: RoleGrantHook[] = [];
 
   constructor(
     private readonly db: Database,
@@ -108,20 +138,42 @@ export class UserService {
       "createdAt",
       "updatedAt",
     ] as const,
-    (column) => `WHERE ${column("id")} = ?`,
+    // One row per role: the authority check needs the target's scopes, read in the same round trip.
+    (column) => `LEFT JOIN memberships m ON m.user_id = ${column("id")} WHERE ${column("id")} = ?`,
+    { roleScope: "m.scope_id" },
   );
 
-  onRemoval(hook: UserRemovalHook): void {
-    this.removalHooks.push(hook);
+  /** Registers a hook run by lock, deactivate and remove (see UserDisableHook). */
+  onDisable(hook: UserDisableHook): void {
+    this.disableHooks.push(hook);
   }
 
-  /** The user unless missing or removed (both NOT_FOUND); `lock` holds its row until commit. */
-  async findExisting(db: EntityManager, id: string, lock = false): Promise<UserEntity> {
+  /** Registers a hook run by `roleGranted` (see RoleGrantHook). */
+  onRoleGranted(hook: RoleGrantHook): void {
+    this.roleGrantHooks.push(hook);
+  }
+
+  /** Runs the role-grant hooks for a membership just added in `tx`; returns their events. */
+  async roleGranted(tx: EntityManager, userId: string, scopeId: string): Promise<NewEvent[]> {
+    const events: NewEvent[] = [];
+    for (const hook of this.roleGrantHooks) events.push(...(await hook(tx, userId, scopeId)));
+    return events;
+  }
+
+  /**
+   * The user unless missing or removed (both NOT_FOUND), with the scopes it holds roles in;
+   * `lock` holds its row (and its memberships) until commit.
+   */
+  async findExisting(db: EntityManager, id: string, lock = false): Promise<ExistingUser> {
     const suffix = lock && this.db.dialect === "mysql" ? " FOR UPDATE" : "";
-    const user = await this.selectUser.one(db, [id], suffix);
-    if (!user || user.state === "REMOVED")
+    const rows = isResourceId(id) ? await this.selectUser.all(db, [id], suffix) : [];
+    const first = rows[0];
+    if (!first || first.state === "REMOVED")
       throw ApiError.notFound("USER-not-found", "user not found");
-    return user;
+    const roleScopes = new Set<string>();
+    for (const { roleScope } of rows) if (typeof roleScope === "string") roleScopes.add(roleScope);
+    const { roleScope: _, ...user } = first;
+    return { ...user, roleScopes: [...roleScopes] };
   }
 
   /**
@@ -129,9 +181,9 @@ export class UserService {
    * organization (acting on oneself needs none when `allowSelf`). NOT_FOUND comes before
    * PERMISSION_DENIED, as ZITADEL clients expect.
    *
-   * Writes on a user who holds instance roles also need `iam.member.write`: otherwise an
-   * organization owner could mint a token or a passkey code for the instance owner (who belongs
-   * to some organization too) and become it. `readOnly` operations skip that check.
+   * Writes on another user also need the authority of SPEC 13 (the right to grant roles in every
+   * scope the target holds roles in, see `PermissionService.requireAuthorityOver`): otherwise a
+   * minted credential would carry the target's power elsewhere. `readOnly` operations skip it.
    */
   async authorizeOnUser(
     db: EntityManager,
@@ -139,29 +191,12 @@ export class UserService {
     targetId: string,
     permission: Permission,
     options: { allowSelf: boolean; lock?: boolean; readOnly?: boolean },
-  ): Promise<UserEntity> {
+  ): Promise<ExistingUser> {
     const target = await this.findExisting(db, targetId, options.lock ?? false);
     if (options.allowSelf && target.id === caller.userId) return target;
     this.permissions.require(caller, permission, target.organizationId);
-    if (
-      !options.readOnly &&
-      !this.permissions.has(caller, "iam.member.write", null) &&
-      (await this.holdsInstanceRole(db, target.id))
-    ) {
-      throw ApiError.permissionDenied(
-        "AUTHZ-target-privileged",
-        "only instance owners may act on a user holding instance roles",
-      );
-    }
+    if (!options.readOnly) this.permissions.requireAuthorityOver(caller, target.roleScopes);
     return target;
-  }
-
-  private async holdsInstanceRole(db: EntityManager, userId: string): Promise<boolean> {
-    const count = await db
-      .createQueryBuilder(MembershipEntity, "m")
-      .where("m.userId = :userId AND m.scopeId = :instance", { userId, instance: INSTANCE_SCOPE })
-      .getCount();
-    return count > 0;
   }
 
   async get(ctx: RequestContext, id: string): Promise<UserEntity> {
@@ -219,7 +254,7 @@ export class UserService {
       }
       if (!transition.from.includes(user.state)) {
         throw ApiError.failedPrecondition(
-          `USER-state-${change}`,
+          `USER-state-${change}` as const,
           `user is ${user.state.toLowerCase()}; ${change} needs ${transition.from.join(" or ").toLowerCase()}`,
         );
       }
@@ -233,27 +268,23 @@ export class UserService {
         })
         .where("id = :id", { id: user.id })
         .execute();
-      if (change === "remove") await this.endBelongings(tx, user.id);
+      if (isDisabling(change)) {
+        for (const hook of this.disableHooks) await hook(tx, user.id, change);
+      }
+      if (change === "remove") await this.endMemberships(tx, user.id);
       return this.events.append(tx, userAggregate(user), caller.userId, [
         { type: transition.event },
       ]);
     });
   }
 
-  private async endBelongings(tx: EntityManager, userId: string): Promise<void> {
-    await tx
-      .createQueryBuilder()
-      .delete()
-      .from(PersonalAccessTokenEntity)
-      .where("userId = :userId", { userId })
-      .execute();
+  private async endMemberships(tx: EntityManager, userId: string): Promise<void> {
     await tx
       .createQueryBuilder()
       .delete()
       .from(MembershipEntity)
       .where("userId = :userId", { userId })
       .execute();
-    for (const hook of this.removalHooks) await hook(tx, userId);
   }
 
   /** Resolves the organization (input, else the request's context), then checks `user.write` there. */
@@ -332,6 +363,10 @@ export class UserService {
       throw error;
     }
   }
+}
+
+function isDisabling(change: StateChange): change is DisablingChange {
+  return change === "lock" || change === "deactivate" || change === "remove";
 }
 
 export function userAggregate(user: Pick<UserEntity, "id" | "organizationId">) {

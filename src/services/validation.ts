@@ -1,11 +1,42 @@
 // Input validation with zod: the first problem becomes an INVALID_ARGUMENT with a stable id.
+import { getMetadataArgsStorage } from "typeorm";
 import { z } from "zod";
 import { ApiError } from "../errors";
+import type { ErrorId } from "../error-ids";
+
+/**
+ * The length of an entity's varchar column, so inputs are refused with INVALID_ARGUMENT before
+ * the database would refuse them (INTERNAL) or, on SQLite, store them whole.
+ */
+export function columnLength(entity: object, property: string): number {
+  const column = getMetadataArgsStorage().columns.find(
+    (c) => c.target === entity && c.propertyName === property,
+  );
+  const length = Number(column?.options.length);
+  if (!Number.isInteger(length)) throw new Error(`no varchar column ${property}`);
+  return length;
+}
+
+/**
+ * Resource IDs are lowercase UUIDs. Anything else names no resource: checking the format before
+ * the query makes ID comparison exact on every engine (MySQL's collations would fold case and
+ * ignore trailing spaces).
+ */
+const RESOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const isResourceId = (value: string): boolean => RESOURCE_ID.test(value);
+
+/**
+ * C0/C1 controls (line breaks, NUL, DEL), line and paragraph separators, and the bidi controls
+ * that reorder what a mail shows. Joiners stay allowed: some scripts need them.
+ */
+const CONTROL = /[\p{Cc}\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]/u;
+const NO_CONTROL = "must not contain control characters or line breaks";
+const withoutControls = (value: string | null | undefined) => !value || !CONTROL.test(value);
 
 export function parseInput<S extends z.ZodType>(
   schema: S,
   input: unknown,
-  errorId: string,
+  errorId: ErrorId,
 ): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
@@ -20,21 +51,27 @@ export function parseInput<S extends z.ZodType>(
   throw ApiError.invalidArgument(errorId, message, { violations });
 }
 
-export const trimmed = (max: number) => z.string().trim().min(1, "must not be empty").max(max);
+/** A name shown to people (and put into mails): trimmed, 1..max, no control characters. */
+export const trimmed = (max: number) =>
+  z.string().trim().min(1, "must not be empty").max(max).refine(withoutControls, NO_CONTROL);
 export const optionalTrimmed = (max: number) =>
   z
     .string()
     .trim()
     .max(max)
+    .refine(withoutControls, NO_CONTROL)
     .nullish()
     .transform((value) => (value ? value : null));
 
 /** BCP-47-ish language tag: "de", "de-CH", "zh-Hant-TW". */
-export const languageTag = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a language tag such as en or de-CH")
-  .nullish()
-  .transform((value) => (value ? value : null));
+export const languageTag = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a language tag such as en or de-CH")
+    .nullish()
+    .transform((value) => (value ? value : null));
 
-export const email = z.string().trim().max(320).pipe(z.email("must be an email address"));
+export const email = (max: number) =>
+  z.string().trim().max(max).pipe(z.email("must be an email address"));

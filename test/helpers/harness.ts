@@ -13,11 +13,28 @@ import { createApp } from "../../src/server";
 import type { Clock } from "../../src/services/clock";
 
 export const TEST_DB = (process.env.TEST_DB ?? "sqlite") as "sqlite" | "mariadb";
-const MARIADB_ROOT = process.env.TEST_MARIADB_URL ?? "mysql://root@127.0.0.1:3306";
+/**
+ * The MariaDB servers: TEST_MARIADB_URLS lists the nodes of a Galera cluster (npm run
+ * test:galera), one URL per node; otherwise the one server of TEST_MARIADB_URL.
+ */
+const MARIADB_NODES = (
+  process.env.TEST_MARIADB_URLS ??
+  process.env.TEST_MARIADB_URL ??
+  "mysql://root@127.0.0.1:3306"
+)
+  .split(",")
+  .map((url) => url.trim().replace(/\/+$/, ""));
+/** Each new database starts on the next node, so a cluster run spreads the tests over all nodes. */
+let nextNode = Math.floor(Math.random() * MARIADB_NODES.length);
 
 /** A fresh, empty database: a new MariaDB schema or a new SQLite file. Dropped by `drop()`. */
 export interface TestDatabase {
   url: string;
+  /**
+   * The same database through every node of a Galera cluster, `url`'s node first (just `url`
+   * on a single server): tests with several server processes put each on its own node.
+   */
+  urls: string[];
   dataDir: string;
   drop(): Promise<void>;
 }
@@ -25,21 +42,28 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "plk-test-"));
   if (TEST_DB === "sqlite") {
+    const url = `sqlite:${path.join(dataDir, "test.sqlite")}`;
     return {
-      url: `sqlite:${path.join(dataDir, "test.sqlite")}`,
+      url,
+      urls: [url],
       dataDir,
       drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
     };
   }
   const name = `plk_test_${randomBytes(6).toString("hex")}`;
-  const admin = await mysql.createConnection(MARIADB_ROOT);
+  const first = nextNode++ % MARIADB_NODES.length;
+  const nodes = [...MARIADB_NODES.slice(first), ...MARIADB_NODES.slice(0, first)];
+  const root = nodes[0]!;
+  const admin = await mysql.createConnection(root);
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
+  const urls = nodes.map((node) => `${node}/${name}`);
   return {
-    url: `${MARIADB_ROOT}/${name}`,
+    url: urls[0]!,
+    urls,
     dataDir,
     drop: async () => {
-      const conn = await mysql.createConnection(MARIADB_ROOT);
+      const conn = await mysql.createConnection(root);
       await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await conn.end();
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -138,7 +162,7 @@ export async function startTestApp(
       },
       body: JSON.stringify({ query, variables }),
     });
-    const body = (await response.json()) as any;
+    const body: any = await response.json();
     return { status: response.status, data: body.data, errors: body.errors, body };
   };
   const ok = async (query: string, variables?: Record<string, unknown>, opts?: GqlOptions) => {

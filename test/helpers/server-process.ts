@@ -86,7 +86,13 @@ export class ServerProcess {
       body: JSON.stringify({ query, variables }),
     });
     const body = (await response.json()) as { data: T; errors?: unknown };
-    if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+    if (body.errors) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const serverErrors = this.log.split("\n").filter((line) => line.includes('"level":50'));
+      throw new Error(
+        `GraphQL errors: ${JSON.stringify(body.errors)}\nserver errors:\n${serverErrors.join("\n")}`,
+      );
+    }
     return body.data;
   }
 

@@ -1,25 +1,16 @@
 // German passkey link mail, addressing the reader formally ("Sie").
 import type { MailTemplateSource } from "../mail-templates";
+import { P, P_NOTE, htmlMail } from "./layout";
 
 export default {
   language: "de",
   subject: "Ihr Link zum Einrichten eines Passkeys",
-  html: `<!DOCTYPE html>
-<html lang="de">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Passkey einrichten</title>
-</head>
-<body style="margin:0;padding:0;background-color:#f4f5f7;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f4f5f7;">
-<tr>
-<td align="center" style="padding:24px 12px;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:560px;background-color:#ffffff;border-radius:8px;">
-<tr>
-<td style="padding:32px;font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:24px;color:#1f2933;">
-<p style="margin:0 0 16px;">Guten Tag {{displayName}},</p>
-<p style="margin:0 0 16px;">über die Schaltfläche unten richten Sie auf Ihrem neuen Gerät einen Passkey ein, zum Beispiel mit Face ID, per Fingerabdruck oder mit einem Sicherheitsschlüssel. Ein Passwort brauchen Sie dafür nicht.</p>
+  html: htmlMail(
+    "de",
+    "Passkey einrichten",
+    `
+<p style="${P}">Guten Tag {{displayName}},</p>
+<p style="${P}">über die Schaltfläche unten richten Sie auf Ihrem neuen Gerät einen Passkey ein, zum Beispiel mit Face ID, per Fingerabdruck oder mit einem Sicherheitsschlüssel. Ein Passwort brauchen Sie dafür nicht.</p>
 <table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:24px 0;">
 <tr>
 <td align="center" bgcolor="#1a56db" style="border-radius:6px;background-color:#1a56db;">
@@ -29,17 +20,10 @@ export default {
 </table>
 <p style="margin:0 0 8px;">Oder kopieren Sie diesen Link in Ihren Browser:</p>
 <p style="margin:0 0 24px;font-size:14px;line-height:20px;word-break:break-all;color:#52606d;">{{link}}</p>
-<p style="margin:0 0 16px;">Der Link ist {{validFor}} lang gültig (bis {{expiresAt}}) und kann nur einmal verwendet werden.</p>
-<p style="margin:0;font-size:14px;line-height:20px;color:#52606d;">Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail einfach; an Ihrem Konto ändert sich nichts.</p>
-</td>
-</tr>
-</table>
-</td>
-</tr>
-</table>
-</body>
-</html>
+<p style="${P}">Der Link ist {{validFor}} lang gültig (bis {{expiresAt}}) und kann nur einmal verwendet werden.</p>
+<p style="${P_NOTE}">Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail einfach; an Ihrem Konto ändert sich nichts.</p>
 `,
+  ),
   text: `Guten Tag {{displayName}},
 
 über den folgenden Link richten Sie auf Ihrem neuen Gerät einen Passkey ein, zum Beispiel mit Face ID, per Fingerabdruck oder mit einem Sicherheitsschlüssel. Ein Passwort brauchen Sie dafür nicht.

@@ -1,25 +1,16 @@
 // English passkey link mail; also the fallback for every language without its own template.
 import type { MailTemplateSource } from "../mail-templates";
+import { P, P_NOTE, htmlMail } from "./layout";
 
 export default {
   language: "en",
   subject: "Your link to register a passkey",
-  html: `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Register a passkey</title>
-</head>
-<body style="margin:0;padding:0;background-color:#f4f5f7;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f4f5f7;">
-<tr>
-<td align="center" style="padding:24px 12px;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:560px;background-color:#ffffff;border-radius:8px;">
-<tr>
-<td style="padding:32px;font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:24px;color:#1f2933;">
-<p style="margin:0 0 16px;">Hello {{displayName}},</p>
-<p style="margin:0 0 16px;">Use the button below to register a passkey on your new device, for example with Face ID, a fingerprint or a security key. You will not need a password.</p>
+  html: htmlMail(
+    "en",
+    "Register a passkey",
+    `
+<p style="${P}">Hello {{displayName}},</p>
+<p style="${P}">Use the button below to register a passkey on your new device, for example with Face ID, a fingerprint or a security key. You will not need a password.</p>
 <table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:24px 0;">
 <tr>
 <td align="center" bgcolor="#1a56db" style="border-radius:6px;background-color:#1a56db;">
@@ -29,17 +20,10 @@ export default {
 </table>
 <p style="margin:0 0 8px;">Or copy this link into your browser:</p>
 <p style="margin:0 0 24px;font-size:14px;line-height:20px;word-break:break-all;color:#52606d;">{{link}}</p>
-<p style="margin:0 0 16px;">The link is valid for {{validFor}} (until {{expiresAt}}) and works only once.</p>
-<p style="margin:0;font-size:14px;line-height:20px;color:#52606d;">If you did not ask for this, ignore this mail; nothing changes on your account.</p>
-</td>
-</tr>
-</table>
-</td>
-</tr>
-</table>
-</body>
-</html>
+<p style="${P}">The link is valid for {{validFor}} (until {{expiresAt}}) and works only once.</p>
+<p style="${P_NOTE}">If you did not ask for this, ignore this mail; nothing changes on your account.</p>
 `,
+  ),
   text: `Hello {{displayName}},
 
 Use the link below to register a passkey on your new device, for example with Face ID, a fingerprint or a security key. You will not need a password.

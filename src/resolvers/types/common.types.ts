@@ -1,5 +1,6 @@
-// GraphQL shapes shared by every feature: the DateTime scalar and ObjectDetails.
+// GraphQL shapes shared by every feature: the DateTime and JSONObject scalars, ObjectDetails.
 import { GraphQLScalarType, Kind } from "graphql";
+import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, ID, ObjectType } from "type-graphql";
 import type { WriteDetails } from "../../services/event-store";
 
@@ -20,6 +21,8 @@ function parseDateTime(value: unknown): Date {
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: "DateTime",
   description: "ISO-8601 UTC date-time with milliseconds, e.g. 2025-03-25T10:28:44.961Z",
+  // What the server writes (toISOString) is an RFC 3339 profile of ISO-8601.
+  specifiedByURL: "https://datatracker.ietf.org/doc/html/rfc3339",
   serialize: (value) => {
     if (value instanceof Date) return value.toISOString();
     throw new TypeError("DateTime cannot represent a non-date value");
@@ -31,7 +34,16 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   },
 });
 
-@ObjectType()
+/** graphql-scalars' JSONObject under the description the contract gives it (SPEC section 11). */
+export const JSONObjectScalar = new GraphQLScalarType({
+  ...GraphQLJSONObject.toConfig(),
+  description: "A JSON object (graphql-scalars JSONObject).",
+});
+
+@ObjectType({
+  description:
+    "What a manipulation wrote: the sequence, time and organization of its event(s) on the object's aggregate (ZITADEL's ObjectDetails).",
+})
 export class ObjectDetails {
   @Field(() => String, {
     description:
@@ -67,10 +79,14 @@ export class ObjectDetails {
 
 @ObjectType({ description: "The result of a manipulation that returns nothing but its details." })
 export class DetailsPayload {
-  @Field(() => ObjectDetails)
+  @Field(() => ObjectDetails, { description: "What the manipulation wrote." })
   details!: ObjectDetails;
 
-  static of<T extends DetailsPayload>(this: new () => T, written: WriteDetails): T {
-    return Object.assign(new this(), { details: ObjectDetails.from(written) });
+  static of<T extends DetailsPayload>(
+    this: new () => T,
+    written: WriteDetails,
+    style: "v1" | "v2" = "v1",
+  ): T {
+    return Object.assign(new this(), { details: ObjectDetails.from(written, style) });
   }
 }

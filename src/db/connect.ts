@@ -1,0 +1,47 @@
+// Opening the database in two steps, so start-up can check that it answers before writing
+// anything (SPEC 16) and only then migrate.
+import type { DatabaseConfig } from "../config";
+import { createDataSource, detectMysqlFlavor } from "./data-source";
+import { Database } from "./database";
+import { configureSessions } from "./galera";
+import { cachePromiseWrappers } from "./mysql2-promise-wrapper";
+
+export class DatabaseUnreachableError extends Error {
+  constructor(where: string, cause: unknown) {
+    super(`cannot reach the database at ${where}: ${describe(cause)}`, { cause });
+    this.name = "DatabaseUnreachableError";
+  }
+}
+
+/** Connects (no schema change yet); a failure names the server but never the password. */
+export async function connectDatabase(config: DatabaseConfig): Promise<Database> {
+  try {
+    const flavor = config.kind === "mysql" ? await detectMysqlFlavor(config.url) : undefined;
+    const dataSource = createDataSource(config, flavor);
+    await dataSource.initialize();
+    await cachePromiseWrappers(dataSource);
+    const galera = await configureSessions(dataSource);
+    return new Database(dataSource, config.kind === "mysql" ? config.retries : 0, galera);
+  } catch (error) {
+    throw new DatabaseUnreachableError(location(config), error);
+  }
+}
+
+/** Brings the schema up to date with the committed migrations. */
+export async function migrateDatabase(db: Database): Promise<void> {
+  await db.dataSource.runMigrations({ transaction: "each" });
+}
+
+function location(config: DatabaseConfig): string {
+  if (config.kind === "sqlite") return config.path;
+  const url = new URL(config.url);
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** Node reports a refused connection to a name with several addresses as an AggregateError with no message. */
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const text = typeof message === "string" ? message : String(error);
+  return typeof code === "string" && !text.includes(code) ? `${code} ${text}`.trim() : text;
+}

@@ -1,0 +1,450 @@
+// Registering a passkey (ZITADEL user v2 RegisterPasskey / VerifyPasskeyRegistration), listing and
+// removing stored passkeys. A code is spent only when its passkey is stored.
+import type { EntityManager } from "typeorm";
+import type { Config } from "../config";
+import type { Database } from "../db/database";
+import type { Metrics } from "../metrics";
+import { isUniqueViolation } from "../db/database";
+import { PasskeyRegistrationEntity } from "../entities/passkey-registration.entity";
+import { PasskeyEntity } from "../entities/passkey.entity";
+import type { UserEntity } from "../entities/user.entity";
+import { ApiError } from "../errors";
+import type { OutboxService } from "../mail/outbox.service";
+import type { Clock, IdGenerator } from "./clock";
+import type { EventStore, WriteDetails } from "./event-store";
+import type { PasskeyCodeService } from "./passkey-code.service";
+import { PASSKEY_TOKEN_EVENTS } from "./passkey-events";
+import { assertEligible } from "./passkey-link.service";
+import { secureRandomBytes } from "./random-pool";
+import type { RelyingParty } from "./relying-party";
+import type { RequestContext } from "./request-context";
+import { requireCaller } from "./request-context";
+import type { UserService } from "./user.service";
+import { userAggregate } from "./user.service";
+import { isResourceId, parseInput, trimmed } from "./validation";
+
+export type PasskeyAuthenticatorKind = "UNSPECIFIED" | "PLATFORM" | "CROSS_PLATFORM";
+
+export interface RegisterPasskeyRequest {
+  userId: string;
+  /** Required unless the caller is the user itself. */
+  code?: { id: string; code: string } | null;
+  authenticator?: PasskeyAuthenticatorKind | null;
+  /** When given, must equal the configured RP ID. */
+  domain?: string | null;
+}
+
+export interface OpenedRegistration {
+  details: WriteDetails;
+  passkeyId: string;
+  /** `{ publicKey: PublicKeyCredentialCreationOptionsJSON }`, as ZITADEL returns it. */
+  publicKeyCredentialCreationOptions: Record<string, unknown>;
+}
+
+export interface VerifyPasskeyRequest {
+  userId: string;
+  passkeyId: string;
+  /** The browser's RegistrationResponseJSON. */
+  publicKeyCredential: Record<string, unknown>;
+  passkeyName: string;
+}
+
+export interface PasskeyInfo {
+  id: string;
+  name: string;
+  createdAt: Date;
+  registeredWithCodeId: string | null;
+  backedUp: boolean;
+}
+
+/** Registrations one code may open: enough for many cancelled prompts, not for a flood of events. */
+export const MAX_REGISTRATIONS_PER_CODE = 20;
+
+/** How long a registration row is kept after its timeout. */
+const REGISTRATION_KEPT_MS = 86_400_000;
+
+const ATTACHMENT = { PLATFORM: "platform", CROSS_PLATFORM: "cross-platform" } as const;
+
+/** Shown in listings and put into the notice mail. */
+const passkeyName = trimmed(200);
+
+/** A failure that still commits what the transaction wrote (a counted check, an ended challenge). */
+interface Refusal {
+  refused: ApiError;
+}
+
+const refuse = (error: ApiError): Refusal => ({ refused: error });
+const isRefusal = (value: unknown): value is Refusal =>
+  typeof value === "object" && value !== null && "refused" in value;
+
+export class PasskeyService {
+  constructor(
+    private readonly db: Database,
+    private readonly events: EventStore,
+    private readonly users: UserService,
+    private readonly codes: PasskeyCodeService,
+    private readonly outbox: OutboxService,
+    private readonly relyingParty: RelyingParty,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    private readonly settings: Pick<Config, "webauthn"> & {
+      outbox: Pick<Config["outbox"], "giveUpAfterSeconds">;
+    },
+    private readonly metrics: Pick<Metrics, "passkeyRegistered">,
+  ) {
+    users.onDisable((tx, userId) => this.endPendingOf(tx, userId));
+  }
+
+  /**
+   * Opens a pending registration. With a code, no token is needed: the code is the authority
+   * (checked in constant time; a wrong value counts toward lockout). Without one, only the user
+   * itself may register: an administrator mints a code instead. A newer registration with the
+   * same code (or, without code, of the same user) ends the older one.
+   */
+  async register(
+    ctx: RequestContext,
+    request: RegisterPasskeyRequest,
+  ): Promise<OpenedRegistration> {
+    if (request.domain != null && request.domain !== this.relyingParty.id) {
+      throw ApiError.invalidArgument(
+        "PASSKEY-domain",
+        `domain must be the relying party ID ${this.relyingParty.id}`,
+      );
+    }
+    const code = request.code ?? null;
+    if (!code) {
+      const caller = requireCaller(ctx);
+      if (caller.userId !== request.userId) {
+        throw ApiError.permissionDenied(
+          "PASSKEY-code-required",
+          "registering a passkey for another user needs a registration code",
+        );
+      }
+    }
+    const outcome = await this.db.transaction(async (tx) => {
+      const user = await this.users.findExisting(tx, request.userId, true);
+      assertEligible(user, false);
+      const creator = ctx.caller?.userId ?? user.id;
+      if (code) {
+        const failure = await this.codes.check(tx, user, code.id, code.code, creator);
+        if (failure) return refuse(failure);
+      }
+      return this.open(tx, user, code?.id ?? null, creator, request.authenticator);
+    });
+    if (isRefusal(outcome)) throw outcome.refused;
+    return outcome;
+  }
+
+  /**
+   * Stores the passkey, spends the code and closes the registration in one transaction, after
+   * checking challenge, origin, RP ID and user verification. Any failure stores nothing and
+   * leaves the code ACTIVE; the challenge is ended, so each one verifies at most once.
+   */
+  async verify(ctx: RequestContext, request: VerifyPasskeyRequest): Promise<WriteDetails> {
+    const name = parseInput(passkeyName, request.passkeyName, "PASSKEY-name");
+    const outcome = await this.db.transaction(async (tx) => {
+      const user = await this.users.findExisting(tx, request.userId, true);
+      const registration = await this.lockRegistration(tx, request.passkeyId, user.id);
+      if (registration.codeId === null) this.requireSelf(ctx, user.id);
+      const now = this.clock.now();
+      if (registration.state !== "PENDING") {
+        throw ApiError.failedPrecondition(
+          "PASSKEY-registration-ended",
+          "this registration was already verified or ended; start a new one",
+        );
+      }
+      if (registration.expiresAt.getTime() <= now.getTime()) {
+        await this.endRegistration(tx, registration.id);
+        return refuse(
+          ApiError.failedPrecondition(
+            "PASSKEY-registration-expired",
+            "the registration timed out; start a new one",
+          ),
+        );
+      }
+      assertEligible(user, false);
+      let credential;
+      try {
+        credential = await this.relyingParty.verifyRegistration(
+          request.publicKeyCredential,
+          registration.challenge,
+        );
+      } catch (error) {
+        await this.endRegistration(tx, registration.id);
+        return refuse(
+          ApiError.invalidArgument(
+            "PASSKEY-verification-failed",
+            `the passkey could not be verified: ${error instanceof Error ? error.message : "invalid response"}`,
+          ),
+        );
+      }
+      if (await this.credentialExists(tx, credential.credentialHash)) {
+        await this.endRegistration(tx, registration.id);
+        return refuse(credentialTaken());
+      }
+      // Re-read under a lock: a code revoked or expired since registerPasskey fails it all.
+      if (registration.codeId !== null) await this.codes.consume(tx, registration.codeId);
+      await this.insertPasskey(tx, {
+        id: registration.id,
+        userId: user.id,
+        organizationId: user.organizationId,
+        credentialId: credential.credentialId,
+        credentialHash: credential.credentialHash,
+        publicKey: credential.publicKey,
+        signCount: credential.signCount,
+        transports: JSON.stringify(credential.transports),
+        aaguid: credential.aaguid,
+        backedUp: credential.backedUp,
+        name,
+        registeredWithCodeId: registration.codeId,
+        createdAt: now,
+      });
+      await tx
+        .createQueryBuilder()
+        .update(PasskeyRegistrationEntity)
+        .set({ state: "VERIFIED", endedAt: now })
+        .where("id = :id", { id: registration.id })
+        .execute();
+      if (user.email) {
+        await this.outbox.enqueuePasskeyNotice(
+          tx,
+          {
+            userId: user.id,
+            organizationId: user.organizationId,
+            recipient: user.email,
+            displayName: user.displayName,
+            language: user.preferredLanguage,
+            passkeyName: name,
+            addedAt: now,
+          },
+          this.settings.outbox.giveUpAfterSeconds,
+        );
+      }
+      return this.events.append(tx, userAggregate(user), ctx.caller?.userId ?? user.id, [
+        {
+          type: PASSKEY_TOKEN_EVENTS.verified,
+          payload: { passkeyId: registration.id, name, codeId: registration.codeId },
+        },
+      ]);
+    });
+    if (isRefusal(outcome)) throw outcome.refused;
+    this.metrics.passkeyRegistered();
+    this.outbox.queued();
+    return outcome;
+  }
+
+  /** A user's stored passkeys, oldest first, never key material: oneself, or `user.read`. */
+  async list(ctx: RequestContext, userId: string): Promise<PasskeyInfo[]> {
+    const caller = requireCaller(ctx);
+    return this.db.read(async (db) => {
+      await this.users.authorizeOnUser(db, caller, userId, "user.read", {
+        allowSelf: true,
+        readOnly: true,
+      });
+      const rows = await db
+        .createQueryBuilder(PasskeyEntity, "p")
+        .where("p.userId = :userId", { userId })
+        .orderBy("p.createdAt", "ASC")
+        .addOrderBy("p.id", "ASC")
+        .getMany();
+      return rows.map(({ id, name, createdAt, registeredWithCodeId, backedUp }) => ({
+        id,
+        name,
+        createdAt,
+        registeredWithCodeId,
+        backedUp,
+      }));
+    });
+  }
+
+  /** Deletes a stored passkey: oneself, or `user.passkey.write` in the user's organization. */
+  async remove(ctx: RequestContext, userId: string, passkeyId: string): Promise<WriteDetails> {
+    const caller = requireCaller(ctx);
+    return this.db.transaction(async (tx) => {
+      const user = await this.users.authorizeOnUser(tx, caller, userId, "user.passkey.write", {
+        allowSelf: true,
+        lock: true,
+      });
+      const result = !isResourceId(passkeyId)
+        ? { affected: 0 }
+        : await tx
+            .createQueryBuilder()
+            .delete()
+            .from(PasskeyEntity)
+            .where("id = :passkeyId AND userId = :userId", { passkeyId, userId: user.id })
+            .execute();
+      if (result.affected !== 1) throw ApiError.notFound("PASSKEY-not-found", "passkey not found");
+      return this.events.append(tx, userAggregate(user), caller.userId, [
+        { type: PASSKEY_TOKEN_EVENTS.removed, payload: { passkeyId } },
+      ]);
+    });
+  }
+
+  /** Ends every pending registration of a user (locked, deactivated or removed). */
+  async endPendingOf(tx: EntityManager, userId: string): Promise<void> {
+    await tx
+      .createQueryBuilder()
+      .update(PasskeyRegistrationEntity)
+      .set({ state: "ENDED", endedAt: this.clock.now() })
+      .where("userId = :userId AND state = :pending", { userId, pending: "PENDING" })
+      .execute();
+  }
+
+  /**
+   * Deletes registrations a day past their timeout (verified, ended or abandoned): they matter
+   * only while a ceremony can still finish. The stored passkey and the events stay.
+   */
+  async purgeClosedRegistrations(limit: number): Promise<number> {
+    const cutoff = new Date(this.clock.now().getTime() - REGISTRATION_KEPT_MS);
+    const deleted = await this.db.transaction((tx) =>
+      this.db.deleteBatch(
+        tx,
+        PasskeyRegistrationEntity,
+        "e.expiresAt < :cutoff",
+        { cutoff },
+        limit,
+      ),
+    );
+    return deleted.length;
+  }
+
+  private async open(
+    tx: EntityManager,
+    user: UserEntity,
+    codeId: string | null,
+    creator: string,
+    authenticator: PasskeyAuthenticatorKind | null | undefined,
+  ): Promise<OpenedRegistration> {
+    if (codeId !== null) await this.limitAttempts(tx, codeId);
+    const now = this.clock.now();
+    const superseded = tx
+      .createQueryBuilder()
+      .update(PasskeyRegistrationEntity)
+      .set({ state: "ENDED", endedAt: now })
+      .where("state = :pending", { pending: "PENDING" });
+    await (
+      codeId === null
+        ? superseded.andWhere("userId = :userId AND codeId IS NULL", { userId: user.id })
+        : superseded.andWhere("codeId = :codeId", { codeId })
+    ).execute();
+    const passkeyId = this.ids.next();
+    const challenge = secureRandomBytes(32).toString("base64url");
+    await tx
+      .createQueryBuilder()
+      .insert()
+      .into(PasskeyRegistrationEntity)
+      .values({
+        id: passkeyId,
+        userId: user.id,
+        organizationId: user.organizationId,
+        codeId,
+        challenge,
+        state: "PENDING",
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + this.settings.webauthn.timeoutSeconds * 1000),
+        endedAt: null,
+      })
+      .updateEntity(false)
+      .execute();
+    const existing = await tx
+      .createQueryBuilder(PasskeyEntity, "p")
+      .select(["p.credentialId", "p.transports"])
+      .where("p.userId = :userId", { userId: user.id })
+      .getMany();
+    const publicKey = await this.relyingParty.creationOptions(
+      { id: user.id, username: user.username, displayName: user.displayName },
+      challenge,
+      existing.map((passkey) => ({
+        credentialId: passkey.credentialId,
+        transports: passkey.transports ? (JSON.parse(passkey.transports) as string[]) : [],
+      })),
+      authenticator && authenticator !== "UNSPECIFIED" ? ATTACHMENT[authenticator] : undefined,
+    );
+    const details = await this.events.append(tx, userAggregate(user), creator, [
+      { type: PASSKEY_TOKEN_EVENTS.added, payload: { passkeyId, codeId } },
+    ]);
+    return {
+      details,
+      passkeyId,
+      publicKeyCredentialCreationOptions: { publicKey } as unknown as Record<string, unknown>,
+    };
+  }
+
+  private async limitAttempts(tx: EntityManager, codeId: string): Promise<void> {
+    const opened = await tx
+      .createQueryBuilder(PasskeyRegistrationEntity, "r")
+      .where("r.codeId = :codeId", { codeId })
+      .getCount();
+    if (opened >= MAX_REGISTRATIONS_PER_CODE) {
+      throw new ApiError(
+        "RESOURCE_EXHAUSTED",
+        "PASSKEY-too-many-attempts",
+        "this link was tried too often; ask for a new one",
+      );
+    }
+  }
+
+  private async lockRegistration(
+    tx: EntityManager,
+    passkeyId: string,
+    userId: string,
+  ): Promise<PasskeyRegistrationEntity> {
+    const registration = !isResourceId(passkeyId)
+      ? null
+      : await this.db
+          .forUpdate(
+            tx
+              .createQueryBuilder(PasskeyRegistrationEntity, "r")
+              .where("r.id = :passkeyId AND r.userId = :userId", { passkeyId, userId }),
+          )
+          .getOne();
+    if (!registration) {
+      throw ApiError.notFound("PASSKEY-registration-not-found", "passkey registration not found");
+    }
+    return registration;
+  }
+
+  /** A registration opened without a code is the signed-in user's own: only it may finish it. */
+  private requireSelf(ctx: RequestContext, userId: string): void {
+    if (requireCaller(ctx).userId !== userId) {
+      throw ApiError.permissionDenied(
+        "PASSKEY-not-own",
+        "only the user who opened this registration may verify it",
+      );
+    }
+  }
+
+  private async endRegistration(tx: EntityManager, id: string): Promise<void> {
+    await tx
+      .createQueryBuilder()
+      .update(PasskeyRegistrationEntity)
+      .set({ state: "ENDED", endedAt: this.clock.now() })
+      .where("id = :id AND state = :pending", { id, pending: "PENDING" })
+      .execute();
+  }
+
+  private async credentialExists(tx: EntityManager, hash: string): Promise<boolean> {
+    const count = await tx
+      .createQueryBuilder(PasskeyEntity, "p")
+      .where("p.credentialHash = :hash", { hash })
+      .getCount();
+    return count > 0;
+  }
+
+  /** The unique index is the backstop for two registrations of one credential racing. */
+  private async insertPasskey(tx: EntityManager, passkey: PasskeyEntity): Promise<void> {
+    try {
+      await tx.createQueryBuilder().insert().into(PasskeyEntity).values(passkey).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw credentialTaken();
+      throw error;
+    }
+  }
+}
+
+function credentialTaken(): ApiError {
+  return ApiError.alreadyExists(
+    "PASSKEY-credential-exists",
+    "this authenticator's credential is already registered",
+  );
+}

@@ -1,0 +1,90 @@
+// SPEC 14, inputs checked before the database: column lengths, control characters, exact IDs.
+import { actor, addHuman, addOrg } from "./helpers/fixtures";
+import type { TestApp } from "./helpers/harness";
+import { expectError, startTestApp } from "./helpers/harness";
+
+const ADD_HUMAN = `mutation($input: AddHumanUserInput!) { addHumanUser(input: $input) { userId } }`;
+const ADD_ORG = `mutation($input: AddOrganizationInput!) { addOrganization(input: $input) { organizationId } }`;
+const USER = `query($id: ID!) { user(id: $id) { id } }`;
+const CODES = `query($userId: ID!) { passkeyRegistrationCodes(userId: $userId) { id } }`;
+const REVOKE = `mutation($input: RevokePasskeyRegistrationCodeInput!) { revokePasskeyRegistrationCode(input: $input) { details { sequence } } }`;
+const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { code { id } } }`;
+
+let t: TestApp;
+let org: string;
+beforeAll(async () => {
+  t = await startTestApp();
+  org = await addOrg(t);
+});
+afterAll(() => t.close());
+
+const human = (fields: Record<string, unknown>) => ({
+  organizationId: org,
+  username: `u-${Math.random().toString(36).slice(2)}`,
+  givenName: "Ada",
+  familyName: "Lovelace",
+  ...fields,
+});
+
+describe("lengths", () => {
+  it.each([
+    // A well-formed tag (each subtag 2..8 characters), 41 characters: only the length is wrong.
+    ["preferredLanguage", `en-${"abcdefgh-".repeat(4)}xy`],
+    ["givenName", "a".repeat(201)],
+    ["displayName", "a".repeat(201)],
+    ["username", "a".repeat(201)],
+    ["email", `${"a".repeat(64)}@${"b".repeat(60).concat(".").repeat(5)}example`],
+  ])("refuses a %s longer than its column as INVALID_ARGUMENT", async (field, value) => {
+    const result = await t.gql(ADD_HUMAN, { input: human({ [field]: value }) });
+    const error = expectError(result, "INVALID_ARGUMENT", "USER-human-input");
+    expect(error.message).toContain(field);
+    expect(t.logs.join("")).not.toContain(value);
+  });
+});
+
+describe("control characters", () => {
+  it.each([
+    ["a line break", "Ada\nThe button below is broken, use https://evil.example"],
+    ["a carriage return", "Ada\r\nBcc: x@evil.example"],
+    ["NUL", "Ada\u0000"],
+    ["a bidi override", "Ada \u202Eelpmaxe.live"],
+    ["a bidi isolate", "Ada \u2067x"],
+    ["a line separator", "Ada\u2028x"],
+  ])("refuses %s in names", async (_name, value) => {
+    for (const field of ["givenName", "familyName", "displayName"]) {
+      const result = await t.gql(ADD_HUMAN, { input: human({ [field]: value }) });
+      expectError(result, "INVALID_ARGUMENT", "USER-human-input");
+    }
+    expectError(await t.gql(ADD_ORG, { input: { name: value } }), "INVALID_ARGUMENT", "ORG-input");
+  });
+
+  it("keeps names in other scripts, with joiners and accents", async () => {
+    await t.ok(ADD_HUMAN, { input: human({ displayName: "میخواهم Zoë 👩‍💻" }) });
+  });
+});
+
+describe("IDs compare exactly", () => {
+  it("does not find an organization by its ID in upper case or with a trailing space", async () => {
+    for (const organizationId of [org.toUpperCase(), `${org} `]) {
+      const result = await t.gql(ADD_HUMAN, { input: human({ organizationId }) });
+      expectError(result, "NOT_FOUND", "ORG-not-found");
+    }
+    const header = await t.gql(`{ me { id } }`, {}, { orgId: org.toUpperCase() });
+    expectError(header, "NOT_FOUND", "ORG-not-found");
+  });
+
+  it("does not find a user or a code by a case-folded or padded ID", async () => {
+    const userId = await addHuman(t, org);
+    for (const id of [userId.toUpperCase(), `${userId} `]) {
+      expectError(await t.gql(USER, { id }), "NOT_FOUND", "USER-not-found");
+      expectError(await t.gql(CODES, { userId: id }), "NOT_FOUND", "USER-not-found");
+    }
+    const me = await actor(t, org);
+    const codeId = (await t.ok(CREATE, { input: { userId: me.userId, returnCode: true } }))
+      .createPasskeyRegistrationLink.code.id as string;
+    for (const id of [codeId.toUpperCase(), `${codeId} `]) {
+      const result = await t.gql(REVOKE, { input: { userId: me.userId, codeId: id } });
+      expectError(result, "NOT_FOUND", "CODE-not-found");
+    }
+  });
+});

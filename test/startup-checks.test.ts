@@ -1,0 +1,98 @@
+// Start-up checks the mail templates and the database before it writes anything (SPEC 16): a failed
+// start leaves no master.key, no admin.pat, no owner and no schema behind, and says why.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import type { TestDatabase } from "./helpers/harness";
+import { TEST_DB, createTestDatabase } from "./helpers/harness";
+import { queryDatabase } from "./helpers/db-query";
+import { freePort } from "./helpers/server-process";
+
+const MAIN = path.resolve(__dirname, "../dist/src/main.js");
+
+async function start(env: Record<string, string>) {
+  return spawnSync(process.execPath, [MAIN], {
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: "test",
+      HOST: "127.0.0.1",
+      PORT: String(await freePort()),
+      ...env,
+    },
+    encoding: "utf8",
+    timeout: 20_000,
+  });
+}
+
+/** Tables in the test database; a SQLite file that was never opened has none. */
+async function tableCount(database: TestDatabase): Promise<number> {
+  if (TEST_DB === "sqlite") {
+    const file = database.url.slice("sqlite:".length);
+    if (!fs.existsSync(file)) return 0;
+    const rows = await queryDatabase<{ n: number }>(
+      database,
+      "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'",
+    );
+    return Number(rows[0]!.n);
+  }
+  const rows = await queryDatabase<{ n: number }>(
+    database,
+    "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE()",
+  );
+  return Number(rows[0]!.n);
+}
+
+const written = (dataDir: string) =>
+  ["master.key", "admin.pat"].filter((name) => fs.existsSync(path.join(dataDir, name)));
+
+describe("a failed start writes nothing", () => {
+  let database: TestDatabase;
+  beforeEach(async () => {
+    database = await createTestDatabase();
+  });
+  afterEach(() => database.drop());
+
+  it("with a MAIL_TEMPLATE_DIR that cannot be read", async () => {
+    const missing = path.join(database.dataDir, "no-such-templates");
+    const result = await start({
+      DATA_DIR: database.dataDir,
+      DATABASE_URL: database.url,
+      MAIL_TEMPLATE_DIR: missing,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`failed to start: cannot read mail templates`);
+    expect(result.stderr).toContain(missing);
+    expect(written(database.dataDir)).toEqual([]);
+    expect(await tableCount(database)).toBe(0);
+  });
+
+  it("with a template that does not compile", async () => {
+    const dir = path.join(database.dataDir, "templates");
+    fs.mkdirSync(path.join(dir, "en"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "en", "subject.txt"), "Hello {{#if displayName}}");
+    const result = await start({
+      DATA_DIR: database.dataDir,
+      DATABASE_URL: database.url,
+      MAIL_TEMPLATE_DIR: dir,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("subject.txt");
+    expect(written(database.dataDir)).toEqual([]);
+    expect(await tableCount(database)).toBe(0);
+  });
+
+  it("with a database that does not answer, naming it without its password", async () => {
+    const port = await freePort();
+    const result = await start({
+      DATA_DIR: database.dataDir,
+      DATABASE_URL: `mysql://app:s3cret-pw@127.0.0.1:${port}/passkeys`,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `failed to start: cannot reach the database at mysql://127.0.0.1:${port}/passkeys: `,
+    );
+    expect(result.stderr).toContain("ECONNREFUSED");
+    expect(result.stderr).not.toContain("s3cret-pw");
+    expect(written(database.dataDir)).toEqual([]);
+  });
+});
