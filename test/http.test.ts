@@ -1,8 +1,7 @@
 // HTTP surface: /healthz, /readyz (503 once the database is gone), graceful shutdown.
 import { addHuman, addOrg } from "./helpers/fixtures";
-import type { TestApp } from "./helpers/harness";
-import { TEST_DB, createTestDatabase, startTestApp } from "./helpers/harness";
-import { startTcpProxy } from "./helpers/tcp-proxy";
+import { TEST_DB, startTestApp } from "./helpers/harness";
+import { withDatabaseOutage } from "./helpers/outage";
 
 it("answers /healthz and /readyz while the database is up", async () => {
   const t = await startTestApp();
@@ -18,27 +17,14 @@ it("answers /healthz and /readyz while the database is up", async () => {
 });
 
 it("turns /readyz to 503 when the database goes away, while /healthz stays 200", async () => {
-  const database = await createTestDatabase();
-  let t: TestApp | undefined;
-  const proxy = TEST_DB === "mariadb" ? await startTcpProxy("127.0.0.1", 3306) : undefined;
-  try {
-    const url = proxy ? database.url.replace(":3306/", `:${proxy.port}/`) : database.url;
-    t = await startTestApp({ DATABASE_URL: url }, { database });
+  await withDatabaseOutage(async (t, cut) => {
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
-    if (proxy) {
-      await proxy.cut();
-    } else {
-      await t.app.services.db.dataSource.destroy();
-    }
+    await cut();
     const ready = await fetch(`${t.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ status: "database unavailable" });
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
-  } finally {
-    await proxy?.close();
-    await t?.close().catch(() => undefined);
-    await database.drop();
-  }
+  });
 });
 
 it("finishes in-flight requests on shutdown and then refuses new ones", async () => {
@@ -47,15 +33,21 @@ it("finishes in-flight requests on shutdown and then refuses new ones", async ()
   const victim = await addHuman(t, org);
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
   // Hold the user's row (MariaDB) or the SQLite writer queue, so the mutation below is
-  // provably still running when shutdown begins.
+  // provably still running when shutdown begins. The mutation is sent only once the lock is
+  // held: otherwise it could take the row first (a Galera node's reads wait for the cluster,
+  // so the holder's SELECT is the slower one there) and finish before shutdown begins.
   const holder = t.app.services.db.transaction(async (tx) => {
     await tx.query(
       `SELECT id FROM users WHERE id = ?${TEST_DB === "mariadb" ? " FOR UPDATE" : ""}`,
       [victim],
     );
+    holding();
     await released;
   });
+  await held;
   const requestsBefore = t.logs.filter((line) => line.includes("incoming request")).length;
   const inFlight = t.gql(
     `mutation($input: UserIdInput!) { lockUser(input: $input) { details { sequence } } }`,
