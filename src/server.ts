@@ -27,6 +27,7 @@ import {
   unavailableStatus,
 } from "./http/error-handler";
 import { addMetricsRoute, createMetricsServer, recordRequestDurations } from "./http/metrics";
+import { assertPortFree } from "./http/port-check";
 import { requestLogPlugin, withRequestLog } from "./http/request-log";
 import { loggerOptions } from "./logger";
 import { MailTemplates } from "./mail/mail-templates";
@@ -205,6 +206,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // so a failed start leaves nothing behind.
   const templates = MailTemplates.load(config.mailTemplateDir);
   const noticeTemplates = MailTemplates.loadPasskeyNotice(config.mailTemplateDir);
+  await assertPortFree("PORT", config.port, config.host);
+  if (config.metricsPort) await assertPortFree("METRICS_PORT", config.metricsPort, config.host);
   const db = await connectDatabase(config.database);
   let services: Services;
   try {

@@ -2,6 +2,7 @@
 // start leaves no master.key, no admin.pat, no owner and no schema behind, and says why.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import type { TestDatabase } from "./helpers/harness";
 import { TEST_DB, createTestDatabase } from "./helpers/harness";
@@ -94,5 +95,24 @@ describe("a failed start writes nothing", () => {
     expect(result.stderr).toContain("ECONNREFUSED");
     expect(result.stderr).not.toContain("s3cret-pw");
     expect(written(database.dataDir)).toEqual([]);
+  });
+
+  it.each(["PORT", "METRICS_PORT"])("with a %s another process listens on", async (name) => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const result = await start({
+        DATA_DIR: database.dataDir,
+        DATABASE_URL: database.url,
+        [name]: String(port),
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`failed to start: ${name} ${port} on 127.0.0.1 is in use`);
+      expect(written(database.dataDir)).toEqual([]);
+      expect(await tableCount(database)).toBe(0);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
