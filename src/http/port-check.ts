@@ -17,7 +17,8 @@ export async function assertPortFree(setting: string, port: number, host: string
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "EADDRINUSE" ? "is in use" : `cannot be bound (${code ?? String(error)})`;
+    const reason =
+      code === "EADDRINUSE" ? "is in use" : `cannot be bound (${code ?? String(error)})`;
     throw new Error(`${setting} ${port} on ${host} ${reason}`, { cause: error });
   }
   await new Promise((resolve) => probe.close(resolve));
