@@ -15,7 +15,7 @@ export function startProcess(
 ): ChildProcess {
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   return fork(path.join(ROOT, "dist", script), argv, {
-    execArgv: profile,
+    execArgv: [...profile, ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [])],
     env,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
