@@ -57,6 +57,15 @@ const origins = z
 const emptyAsUndefined = (value: unknown) =>
   typeof value === "string" && value.trim() === "" ? undefined : value;
 
+/**
+ * An address alone or after a display name (quoted or plain): without one, mail would go out with
+ * no From header and an empty envelope sender, which SMTP servers refuse or treat as a bounce.
+ */
+const ADDRESS = String.raw`[^\s<>@",;]+@[^\s<>@",;]+`;
+const MAIL_FROM = new RegExp(
+  String.raw`^(?:${ADDRESS}|(?:"[^"\r\n]*"|[^<>"\r\n@]*)\s*<${ADDRESS}>)$`,
+);
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: int(0, 65535).default(4000),
@@ -74,7 +83,14 @@ const envSchema = z.object({
   LINK_ALLOWED_ORIGINS: origins.default([]),
   LINK_URL_TEMPLATE: z.string().trim().min(1).max(1000).optional(),
   SMTP_URL: smtpUrl.optional(),
-  MAIL_FROM: z.string().trim().min(3).default("Passkey Links <no-reply@localhost>"),
+  MAIL_FROM: z
+    .string()
+    .trim()
+    .regex(
+      MAIL_FROM,
+      'must be an address, alone or after a display name: "Acme <no-reply@acme.example>"',
+    )
+    .default("Passkey Links <no-reply@localhost>"),
   MAIL_TEMPLATE_DIR: z.string().trim().min(1).optional(),
   MASTER_KEY: masterKey.optional(),
   PASSKEY_CODE_LENGTH: int(8, 64).default(12),
@@ -261,6 +277,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const relyingParty = webauthnSchema.safeParse(raw);
   const rp = relyingParty.success ? webauthnSettings(relyingParty.data) : undefined;
   if (rp) problems.push(...rp.problems);
+  if (parsed.success && parsed.data.PORT !== 0 && parsed.data.METRICS_PORT === parsed.data.PORT) {
+    problems.push("METRICS_PORT: must differ from PORT (the metrics are served on their own port)");
+  }
   if (!parsed.success || !link || !rp || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const externalUrl = e.EXTERNAL_URL;

@@ -348,17 +348,20 @@ async function requestContext(
 /** On an empty database: create the instance owner and write its token to DATA_DIR/admin.pat. */
 async function bootstrapOnFirstRun(services: Services, http: FastifyInstance): Promise<void> {
   if (await services.bootstrap.isBootstrapped()) return;
+  const file = path.join(services.config.dataDir, "admin.pat");
   let result;
   try {
-    result = await services.bootstrap.bootstrap("Default");
+    // The file is written before the owner commits: a DATA_DIR that cannot be written fails the
+    // start with nothing committed, instead of leaving an owner whose token nobody has.
+    result = await services.bootstrap.bootstrap("Default", ({ token }) => {
+      fs.mkdirSync(services.config.dataDir, { recursive: true });
+      fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      fs.chmodSync(file, 0o600);
+    });
   } catch (error) {
     if (error instanceof ApiError && error.id === "BOOTSTRAP-exists") return;
     throw error;
   }
-  const file = path.join(services.config.dataDir, "admin.pat");
-  fs.mkdirSync(services.config.dataDir, { recursive: true });
-  fs.writeFileSync(file, `${result.token}\n`, { mode: 0o600 });
-  fs.chmodSync(file, 0o600);
   http.log.info(
     { file, organizationId: result.organizationId, userId: result.userId },
     `first run: created the instance owner; its personal access token is in ${file}`,

@@ -89,16 +89,17 @@ it("reports a bad link template together with other problems, and a query in EXT
   ]);
 });
 
-describe("the WebAuthn relying party", () => {
-  const problemsOf = (env: Record<string, string>) => {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      return (error as ConfigError).problems;
-    }
-    return [];
-  };
+/** The problems loadConfig reports for `env`; none when it loads. */
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    return (error as ConfigError).problems;
+  }
+  return [];
+}
 
+describe("the WebAuthn relying party", () => {
   it("defaults to EXTERNAL_URL's host and origin", () => {
     const config = loadConfig({ EXTERNAL_URL: "https://id.example.com" });
     expect(config.webauthn).toEqual({
@@ -140,5 +141,34 @@ it("retries deadlocked transactions DATABASE_RETRIES times (default 8)", () => {
   expect(loadConfig({ DATABASE_URL: url }).database).toMatchObject({ retries: 8 });
   expect(loadConfig({ DATABASE_URL: url, DATABASE_RETRIES: "2" }).database).toMatchObject({
     retries: 2,
+  });
+});
+
+describe("settings that only fail later unless checked at start-up", () => {
+  it("MAIL_FROM must carry an address: no mail without a From header or with a second one", () => {
+    for (const from of [
+      "Passkey Links <no-reply@localhost>",
+      "no-reply@acme.example",
+      '"Acme, Inc." <no-reply@acme.example>',
+    ]) {
+      expect(problemsOf({ MAIL_FROM: from })).toEqual([]);
+    }
+    for (const from of [
+      "Passkey Links",
+      "a@acme.example, b@acme.example",
+      "Acme <no-reply@acme.example>\nBcc: someone@else.example",
+      "Acme <no-reply@acme.example",
+    ]) {
+      expect(problemsOf({ MAIL_FROM: from })).toEqual([
+        expect.stringMatching(/^MAIL_FROM: must be an address/),
+      ]);
+    }
+  });
+
+  it("METRICS_PORT must differ from PORT", () => {
+    expect(problemsOf({ PORT: "4733", METRICS_PORT: "4733" })).toEqual([
+      "METRICS_PORT: must differ from PORT (the metrics are served on their own port)",
+    ]);
+    expect(problemsOf({ PORT: "4733", METRICS_PORT: "4734" })).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // Start-up checks the mail templates and the database before it writes anything (SPEC 16): a failed
 // start leaves no master.key, no admin.pat, no owner and no schema behind, and says why.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -8,6 +8,7 @@ import type { TestDatabase } from "./helpers/harness";
 import { TEST_DB, createTestDatabase } from "./helpers/harness";
 import { queryDatabase } from "./helpers/db-query";
 import { freePort } from "./helpers/server-process";
+import { eventually } from "./helpers/wait";
 
 const MAIN = path.resolve(__dirname, "../dist/src/main.js");
 
@@ -95,6 +96,46 @@ describe("a failed start writes nothing", () => {
     expect(result.stderr).toContain("ECONNREFUSED");
     expect(result.stderr).not.toContain("s3cret-pw");
     expect(written(database.dataDir)).toEqual([]);
+  });
+
+  it("with a DATA_DIR that cannot be written: no owner whose token nobody has", async () => {
+    // MASTER_KEY set and the database elsewhere: admin.pat is the only file DATA_DIR would hold.
+    const blocker = path.join(database.dataDir, "a-file");
+    fs.writeFileSync(blocker, "");
+    const env = {
+      DATABASE_URL: database.url,
+      MASTER_KEY: Buffer.alloc(32, 9).toString("base64"),
+    };
+    const failed = await start({ ...env, DATA_DIR: path.join(blocker, "data") });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain("failed to start:");
+    const owners = () =>
+      queryDatabase<{ n: number }>(database, "SELECT COUNT(*) AS n FROM users").then((rows) =>
+        Number(rows[0]!.n),
+      );
+    expect(await owners()).toBe(0);
+    // Once DATA_DIR can be written, the next start creates the owner and its token file.
+    const dataDir = path.join(database.dataDir, "data");
+    const started = spawn(process.execPath, [MAIN], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: "test",
+        HOST: "127.0.0.1",
+        PORT: String(await freePort()),
+        DATA_DIR: dataDir,
+        ...env,
+      },
+      stdio: "ignore",
+    });
+    try {
+      await eventually("admin.pat", () =>
+        fs.existsSync(path.join(dataDir, "admin.pat")) ? true : undefined,
+      );
+      expect(await owners()).toBe(1);
+    } finally {
+      started.kill("SIGTERM");
+      await new Promise((resolve) => started.once("exit", resolve));
+    }
   });
 
   it.each(["PORT", "METRICS_PORT"])("with a %s another process listens on", async (name) => {

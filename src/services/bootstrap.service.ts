@@ -34,9 +34,14 @@ export class BootstrapService {
 
   /**
    * Creates the instance owner. The single `instance` row is inserted first, so of two processes
-   * bootstrapping at once exactly one succeeds; the other gets FAILED_PRECONDITION.
+   * bootstrapping at once exactly one succeeds; the other gets FAILED_PRECONDITION. `keep` stores
+   * the token (the server writes DATA_DIR/admin.pat) before the transaction commits: if it
+   * throws, nothing is committed, so an owner whose only token was lost can never exist.
    */
-  async bootstrap(orgName: string): Promise<BootstrapResult> {
+  async bootstrap(
+    orgName: string,
+    keep?: (result: BootstrapResult) => void,
+  ): Promise<BootstrapResult> {
     const name = orgName.trim();
     if (name.length === 0 || name.length > 200) {
       throw ApiError.invalidArgument(
@@ -96,7 +101,9 @@ export class BootstrapService {
             { type: "user.personal.token.added", payload: { tokenId, expiration: null } },
           ],
         );
-        return { organizationId, userId, token };
+        const result = { organizationId, userId, token };
+        keep?.(result);
+        return result;
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw alreadyOwned();
