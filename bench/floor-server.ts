@@ -23,7 +23,7 @@ const codeKey = randomBytes(32);
 async function createRegistrationCode(token: string, userId: string) {
   const tokenHash = createHash("sha256").update(token).digest("hex");
   const [callers] = await pool.query<mysql.RowDataPacket[]>(
-    "SELECT t.id AS tokenId, t.expires_at AS expiresAt, u.id AS userId, u.organization_id AS organizationId, u.state AS state, m.scope_id AS scopeId, m.role AS role FROM personal_access_tokens t INNER JOIN users u ON u.id = t.user_id LEFT JOIN memberships m ON m.user_id = u.id WHERE t.token_hash = ?",
+    "SELECT t.id AS tokenId, t.expires_at AS expiresAt, t.granted_by AS grantedBy, u.id AS userId, u.organization_id AS organizationId, u.state AS state, m.scope_id AS scopeId, m.role AS role FROM personal_access_tokens t INNER JOIN users u ON u.id = t.user_id LEFT JOIN memberships m ON m.user_id = u.id WHERE t.token_hash = ?",
     [tokenHash],
   );
   const caller = callers[0];
@@ -50,7 +50,7 @@ async function createRegistrationCode(token: string, userId: string) {
     const expiresAt = new Date(now.getTime() + 3_600_000);
     // The server's insert carries the active-code cap as its guard (PASSKEY_CODE_MAX_ACTIVE).
     await connection.query(
-      "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, created_at, expires_at, ended_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL FROM (SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ? AND state = 'ACTIVE' AND expires_at > ?) AS active WHERE active.n < ?",
+      "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, granted_by, created_at, expires_at, ended_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL FROM (SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ? AND state = 'ACTIVE' AND expires_at > ?) AS active WHERE active.n < ?",
       [
         codeId,
         user.id,
@@ -59,6 +59,7 @@ async function createRegistrationCode(token: string, userId: string) {
         "RETURNED",
         "ACTIVE",
         0,
+        caller.userId,
         caller.userId,
         now,
         expiresAt,

@@ -134,6 +134,7 @@ export async function queueLinkMails(config: Config, users: Seeded["users"]): Pr
                 organizationId: user.organizationId,
                 tokenId: "bench",
                 tokenExpiresAt: null,
+                tokenGrantedBy: user.id,
                 roles: [],
               },
               orgId: null,

@@ -68,8 +68,6 @@ export const ERROR_IDS = {
     "The registration was already verified, superseded or ended: start a new one.",
   "PASSKEY-registration-expired": "The registration timed out: start a new one.",
   "PASSKEY-registration-not-found": "No such pending registration for this user.",
-  "PASSKEY-too-many-attempts":
-    "The link opened 20 registrations without storing a passkey: ask for a new one.",
   "PASSKEY-verification-failed":
     "The browser's response did not verify (challenge, origin, RP ID or user verification).",
   "PAT-input": "The token's expiration date is invalid.",

@@ -31,6 +31,7 @@ const ADD_LINK = `mutation($input: AddPasskeyLinkInput) { addPasskeyLink(input: 
 const CREATE_CODE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { code { id code } } }`;
 const LIST_PATS = `query($userId: ID!) { personalAccessTokens(userId: $userId) { id createdAt expirationDate createdBy } }`;
 const REMOVE_PAT = `mutation($input: RemovePersonalAccessTokenInput!) { removePersonalAccessToken(input: $input) { details { sequence resourceOwner } } }`;
+const ADD_MEMBER = `mutation($input: AddMemberInput!) { addMember(input: $input) { details { sequence } } }`;
 const stateChange = (name: string) =>
   `mutation($input: UserIdInput!) { ${name}(input: $input) { details { sequence } } }`;
 
@@ -148,6 +149,71 @@ describe("credentials minted by someone who could not grant the new role", () =>
         { codeId: code.createPasskeyRegistrationLink.code.id, reason: "role.granted" },
       ],
     ]);
+  });
+
+  it("end also when laundered: minted by the user itself with a token someone else planted", async () => {
+    const org = await addOrg(t);
+    const ownerA = await actor(t, org, ["ORG_OWNER"]);
+    const p = await actor(t, org);
+    const planted = await mintFor(p.userId, ownerA.token);
+    // With the planted token, "P" mints for itself: a token, a token from that one, and a code.
+    const laundered = await mintFor(p.userId, planted.token);
+    const twice = await mintFor(p.userId, laundered.token);
+    const code = await t.ok(
+      CREATE_CODE,
+      { input: { userId: p.userId, returnCode: true } },
+      { token: laundered.token },
+    );
+    const listed = (await t.ok(LIST_PATS, { userId: p.userId })).personalAccessTokens;
+    // createdBy still names who called: P itself.
+    expect(listed.find((pat: { id: string }) => pat.id === laundered.tokenId).createdBy).toBe(
+      p.userId,
+    );
+    await grant(t, p.userId, ["IAM_OWNER"], null);
+
+    for (const token of [planted, laundered, twice]) expect(await works(token.token)).toBe(false);
+    const codes = await listCodes(t, p.userId);
+    expect(codes.find((c) => c.id === code.createPasskeyRegistrationLink.code.id)?.state).toBe(
+      "REVOKED",
+    );
+    // p.token was minted by the instance owner (fixtures), who could grant the role: it stays.
+    expect(await works(p.token)).toBe(true);
+  });
+
+  it("are not an organization owner's to end in another organization", async () => {
+    const orgA = await addOrg(t);
+    const orgB = await addOrg(t);
+    const ownerA = await actor(t, orgA, ["ORG_OWNER"]);
+    const ownerB = await actor(t, orgB, ["ORG_OWNER"]);
+    const botB = await addMachine(t, orgB);
+    const botToken = await mintFor(botB, ownerB.token);
+    const code = await t.ok(
+      CREATE_CODE,
+      { input: { userId: ownerB.userId, returnCode: true } },
+      { token: ownerB.token },
+    );
+    // Making B's users members of A would end what B's owner minted for them.
+    for (const userId of [botB, ownerB.userId]) {
+      expectError(
+        await t.gql(
+          ADD_MEMBER,
+          { input: { organizationId: orgA, userId, roles: ["ORG_USER_MANAGER"] } },
+          { token: ownerA.token },
+        ),
+        "PERMISSION_DENIED",
+      );
+    }
+    expect(await works(botToken.token)).toBe(true);
+    expect(
+      (await listCodes(t, ownerB.userId)).find(
+        (c) => c.id === code.createPasskeyRegistrationLink.code.id,
+      )?.state,
+    ).toBe("ACTIVE");
+    // The instance owner may, and then B's owner's token for the bot ends (it cannot grant in A).
+    await t.ok(ADD_MEMBER, {
+      input: { organizationId: orgA, userId: botB, roles: ["ORG_USER_MANAGER"] },
+    });
+    expect(await works(botToken.token)).toBe(false);
   });
 
   it("stay when the minter could grant the role itself (machine user, token, role)", async () => {

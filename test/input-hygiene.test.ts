@@ -87,4 +87,28 @@ describe("IDs compare exactly", () => {
       expectError(result, "NOT_FOUND", "CODE-not-found");
     }
   });
+
+  it("does not remove a personal access token by a case-folded or padded ID", async () => {
+    const me = await actor(t, org);
+    const { tokenId } = (
+      await t.ok(
+        `mutation($input: AddPersonalAccessTokenInput!) { addPersonalAccessToken(input: $input) { tokenId } }`,
+        { input: { userId: me.userId } },
+      )
+    ).addPersonalAccessToken as { tokenId: string };
+    for (const id of [tokenId.toUpperCase(), `${tokenId} `]) {
+      const result = await t.gql(
+        `mutation($input: RemovePersonalAccessTokenInput!) { removePersonalAccessToken(input: $input) { details { sequence } } }`,
+        { input: { userId: me.userId, tokenId: id } },
+      );
+      expectError(result, "NOT_FOUND", "PAT-not-found");
+    }
+    const listed = await t.ok(
+      `query($userId: ID!) { personalAccessTokens(userId: $userId) { id } }`,
+      {
+        userId: me.userId,
+      },
+    );
+    expect(listed.personalAccessTokens.map((pat: { id: string }) => pat.id)).toContain(tokenId);
+  });
 });

@@ -106,3 +106,27 @@ it("lets a signed-in user register for itself without a code", async () => {
   expectRestError(await verify(self.userId, opened.body.passkeyId, body), 401, 16, "AUTH-required");
   expect((await verify(self.userId, opened.body.passkeyId, body, self.token)).status).toBe(200);
 });
+
+it("acts on the user and registration the path names, whatever the body says", async () => {
+  const ada = await addHuman(t, org);
+  const bob = await addHuman(t, org);
+  const opened = await register(ada, { code: await returnedCode(t, ada) });
+  const credential = softAuthenticatorFor(t).create(
+    opened.body.publicKeyCredentialCreationOptions.publicKey,
+  );
+  // Bob's path, Ada's registration in the body: the path wins, and Bob has no such registration.
+  const crossed = await verify(bob, "0190b1a2-0000-7000-8000-000000000000", {
+    publicKeyCredential: credential,
+    passkeyName: "Phone",
+    userId: ada,
+    passkeyId: opened.body.passkeyId,
+  });
+  expectRestError(crossed, 404, 5, "PASSKEY-registration-not-found");
+  expect((await t.ok(LIST_PASSKEYS, { userId: ada })).passkeys).toEqual([]);
+  // Ada's registration is untouched and still verifies on its own path.
+  const verified = await verify(ada, opened.body.passkeyId, {
+    publicKeyCredential: credential,
+    passkeyName: "Phone",
+  });
+  expect(verified.status).toBe(200);
+});

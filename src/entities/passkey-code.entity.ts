@@ -35,6 +35,10 @@ export class PasskeyCodeEntity {
   @Column(idColumn("creator"))
   creator!: string;
 
+  /** Whose authority it was minted under: see PersonalAccessTokenEntity.grantedBy. */
+  @Column(idColumn("granted_by"))
+  grantedBy!: string;
+
   @Column(timestampColumn("created_at"))
   createdAt!: Date;
 

@@ -22,6 +22,13 @@ export class PersonalAccessTokenEntity {
   @Column(idColumn("created_by"))
   createdBy!: string;
 
+  /**
+   * Whose authority it was minted under (SPEC 13): `createdBy`, except when a user mints for
+   * itself, then its calling token's. Promotions end it when this user cannot grant the role.
+   */
+  @Column(idColumn("granted_by"))
+  grantedBy!: string;
+
   @Column(timestampColumn("created_at"))
   createdAt!: Date;
 }

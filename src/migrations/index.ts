@@ -6,6 +6,7 @@ import { TokenCreator1763900000000 } from "./1763900000000-token-creator";
 import { Passkeys1764000000000 } from "./1764000000000-passkeys";
 import { OutboxShards1764100000000 } from "./1764100000000-outbox-shards";
 import { MailRecipients1764200000000 } from "./1764200000000-mail-recipients";
+import { GrantedBy1764300000000 } from "./1764300000000-granted-by";
 
 export const MIGRATIONS = [
   Identity1763700000000,
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   Passkeys1764000000000,
   OutboxShards1764100000000,
   MailRecipients1764200000000,
+  GrantedBy1764300000000,
 ];

@@ -113,7 +113,13 @@ export function passkeyRoutes(passkeys: PasskeyService): RestRoute[] {
       response: { type: "object", required: ["details"], properties: { details: v2DetailsSchema } },
       anonymous: true,
       async handle({ ctx, params: { userId, passkeyId }, body }) {
-        const details = await passkeys.verify(ctx, { userId, passkeyId, ...body });
+        // Only the declared fields: a body's userId or passkeyId must not override the path's.
+        const details = await passkeys.verify(ctx, {
+          userId,
+          passkeyId,
+          publicKeyCredential: body.publicKeyCredential,
+          passkeyName: body.passkeyName,
+        });
         return { details: detailsJson(details, "v2") };
       },
     }),

@@ -45,7 +45,10 @@ export class MemberService {
    * with no organization, on the instance (IAM_* roles, needs `iam.member.write`). A user who
    * already holds roles at that level gets ALREADY_EXISTS. In the same transaction, the
    * credentials of the user that someone else minted without the right to grant these roles end
-   * (SPEC 13): otherwise a token planted before the promotion would carry the new power.
+   * (SPEC 13): otherwise a token planted before the promotion would carry the new power. Since
+   * that ends credentials, making a user of another organization a member also needs authority
+   * over the user itself (`user.write` in its organization, under SPEC 13's rule): an owner of A
+   * must not be able to end what B's owner minted for B's users.
    */
   async add(
     ctx: RequestContext,
@@ -58,6 +61,9 @@ export class MemberService {
       const user = await this.users.findExisting(tx, input.userId, true);
       const scopeId = organizationId ?? INSTANCE_SCOPE;
       this.permissions.require(caller, grantPermission(scopeId), organizationId);
+      if (organizationId !== null && user.organizationId !== organizationId) {
+        await this.users.authorizeOnUser(tx, caller, user.id, "user.write", { allowSelf: false });
+      }
       const { roles } = parseInput(
         rolesInput(organizationId === null ? INSTANCE_ROLES : ORG_ROLES),
         input,
@@ -83,19 +89,21 @@ export class MemberService {
 }
 
 /**
- * IDs of the credentials `query` selects (alias.id, filtered to one user) that someone other than
- * their owner minted who may not grant roles in `scopeId` now (the grantors: `grantorsOf`).
+ * IDs of the credentials `query` selects (alias.id, filtered to one user) minted under the
+ * authority of someone other than their owner (`grantedBy`: the minter, or for a user's own
+ * minting, whoever granted its calling token) who may not grant roles in `scopeId` now (the
+ * grantors: `grantorsOf`).
  */
 export async function mintedWithoutGrantRight(
   query: SelectQueryBuilder<ObjectLiteral>,
-  columns: { id: string; creator: string; owner: string },
+  columns: { id: string; grantedBy: string; owner: string },
   scopeId: string,
 ): Promise<string[]> {
   const { scopes, roles } = grantorsOf(scopeId);
   const rows = await query
     .select(columns.id, "id")
     .andWhere(
-      `${columns.creator} <> ${columns.owner} AND ${columns.creator} NOT IN (SELECT g.user_id ` +
+      `${columns.grantedBy} <> ${columns.owner} AND ${columns.grantedBy} NOT IN (SELECT g.user_id ` +
         `FROM memberships g WHERE g.scope_id IN (:...grantScopes) AND g.role IN (:...grantRoles))`,
       { grantScopes: scopes, grantRoles: roles },
     )

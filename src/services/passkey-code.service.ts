@@ -91,6 +91,7 @@ export class PasskeyCodeService {
       "state",
       "failedChecks",
       "creator",
+      "grantedBy",
       "createdAt",
       "expiresAt",
       "endedAt",
@@ -103,11 +104,15 @@ export class PasskeyCodeService {
     return this.settings.lifetimeSeconds;
   }
 
-  /** Creates a code for `user` in the caller's transaction; older codes stay valid. */
+  /**
+   * Creates a code for `user` in the caller's transaction, minted by `creator` under
+   * `grantedBy`'s authority (SPEC 13); older codes stay valid.
+   */
   async issue(
     tx: EntityManager,
     user: UserEntity,
     creator: string,
+    grantedBy: string,
     medium: CodeMedium,
   ): Promise<IssuedCode> {
     const code = generateCode(this.settings.length, this.random);
@@ -123,6 +128,7 @@ export class PasskeyCodeService {
       state: "ACTIVE" as const,
       failedChecks: 0,
       creator,
+      grantedBy,
       createdAt,
       expiresAt,
       endedAt: null,
@@ -328,7 +334,7 @@ export class PasskeyCodeService {
       tx
         .createQueryBuilder(PasskeyCodeEntity, "c")
         .where("c.userId = :userId AND c.state = :active", { userId, active: "ACTIVE" }),
-      { id: "c.id", creator: "c.creator", owner: "c.userId" },
+      { id: "c.id", grantedBy: "c.grantedBy", owner: "c.userId" },
       scopeId,
     );
     const events: NewEvent[] = [];
@@ -351,6 +357,25 @@ export class PasskeyCodeService {
       .where("userId = :userId AND state = :active", { userId, active: "ACTIVE" })
       .execute();
     await this.outbox.cancelQueued(tx, { userId });
+  }
+
+  /**
+   * Ends an ACTIVE code as LOCKED_OUT for a reason other than wrong values (the code opened too
+   * many registrations), with a check-failed event that names the reason; resolves to the error
+   * its holder gets, the same as for any locked-out code.
+   */
+  async lockOut(
+    tx: EntityManager,
+    user: UserEntity,
+    codeId: string,
+    creator: string,
+    reason: string,
+  ): Promise<ApiError> {
+    await this.update(tx, codeId, { state: "LOCKED_OUT", endedAt: this.clock.now() });
+    await this.events.append(tx, userAggregate(user), creator, [
+      { type: PASSKEY_EVENTS.checkFailed, payload: { codeId, lockedOut: true, reason } },
+    ]);
+    return endedCode("LOCKED_OUT");
   }
 
   /** Changes an ACTIVE code; the row is locked by the caller, the state guard is the backstop. */

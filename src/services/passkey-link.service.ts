@@ -16,7 +16,7 @@ import type { IssuedCode, PasskeyCodeService } from "./passkey-code.service";
 import { PASSKEY_EVENTS } from "./passkey-events";
 import type { Permission } from "./permissions";
 import type { Caller, RequestContext } from "./request-context";
-import { requireCaller } from "./request-context";
+import { mintingAuthority, requireCaller } from "./request-context";
 import { parseDbDate } from "./token.service";
 import type { UserService } from "./user.service";
 import { userAggregate } from "./user.service";
@@ -161,7 +161,13 @@ export class PasskeyLinkService {
     caller: Caller,
     medium: "LINK" | "RETURNED",
   ): Promise<{ issued: IssuedCode; details: WriteDetails }> {
-    const issued = await this.codes.issue(tx, target, caller.userId, medium);
+    const issued = await this.codes.issue(
+      tx,
+      target,
+      caller.userId,
+      mintingAuthority(caller, target.id),
+      medium,
+    );
     const details = await this.appendCodeEvent(tx, target, caller, issued, PASSKEY_EVENTS.added, {
       medium,
     });
@@ -176,7 +182,13 @@ export class PasskeyLinkService {
     urlTemplate: string | null,
   ): Promise<WriteDetails> {
     await this.enforceSendLimit(tx, target);
-    const issued = await this.codes.issue(tx, target, caller.userId, "EMAIL");
+    const issued = await this.codes.issue(
+      tx,
+      target,
+      caller.userId,
+      mintingAuthority(caller, target.id),
+      "EMAIL",
+    );
     await this.outbox.enqueue(tx, {
       codeId: issued.codeId,
       userId: target.id,

@@ -57,7 +57,10 @@ export interface PasskeyInfo {
   backedUp: boolean;
 }
 
-/** Registrations one code may open: enough for many cancelled prompts, not for a flood of events. */
+/**
+ * Registrations one code may open: enough for many cancelled prompts, not for a flood of events.
+ * The next attempt locks the code out, visibly (its state, an event, the page's message).
+ */
 export const MAX_REGISTRATIONS_PER_CODE = 20;
 
 /** How long a registration row is kept after its timeout. */
@@ -74,6 +77,27 @@ interface Refusal {
 }
 
 const refuse = (error: ApiError): Refusal => ({ refused: error });
+
+/**
+ * Why a response did not verify, in words of our own: the library's message quotes the expected
+ * challenge and the accepted origins, which are not the caller's to read.
+ */
+function verificationFailed(error: unknown): ApiError {
+  const reason = error instanceof Error ? error.message : "";
+  const what = /challenge/i.test(reason)
+    ? "it answers another challenge"
+    : /origin/i.test(reason)
+      ? "it comes from an origin this server does not accept"
+      : /rp ?id/i.test(reason)
+        ? "it was made for another relying party"
+        : /user verif/i.test(reason)
+          ? "the authenticator did not verify the user"
+          : "it is not a valid passkey registration response";
+  return ApiError.invalidArgument(
+    "PASSKEY-verification-failed",
+    `the passkey could not be verified: ${what}`,
+  );
+}
 const isRefusal = (value: unknown): value is Refusal =>
   typeof value === "object" && value !== null && "refused" in value;
 
@@ -123,12 +147,16 @@ export class PasskeyService {
     }
     const outcome = await this.db.transaction(async (tx) => {
       const user = await this.users.findExisting(tx, request.userId, true);
-      assertEligible(user, false);
       const creator = ctx.caller?.userId ?? user.id;
+      // The code before the user's state (SPEC 5's order): whoever holds no valid code learns
+      // nothing about the user, not even whether it is locked or a machine.
       if (code) {
-        const failure = await this.codes.check(tx, user, code.id, code.code, creator);
+        const failure =
+          (await this.codes.check(tx, user, code.id, code.code, creator)) ??
+          (await this.limitAttempts(tx, user, code.id, creator));
         if (failure) return refuse(failure);
       }
+      assertEligible(user, false);
       return this.open(tx, user, code?.id ?? null, creator, request.authenticator);
     });
     if (isRefusal(outcome)) throw outcome.refused;
@@ -171,12 +199,7 @@ export class PasskeyService {
         );
       } catch (error) {
         await this.endRegistration(tx, registration.id);
-        return refuse(
-          ApiError.invalidArgument(
-            "PASSKEY-verification-failed",
-            `the passkey could not be verified: ${error instanceof Error ? error.message : "invalid response"}`,
-          ),
-        );
+        return refuse(verificationFailed(error));
       }
       if (await this.credentialExists(tx, credential.credentialHash)) {
         await this.endRegistration(tx, registration.id);
@@ -315,7 +338,6 @@ export class PasskeyService {
     creator: string,
     authenticator: PasskeyAuthenticatorKind | null | undefined,
   ): Promise<OpenedRegistration> {
-    if (codeId !== null) await this.limitAttempts(tx, codeId);
     const now = this.clock.now();
     const superseded = tx
       .createQueryBuilder()
@@ -370,18 +392,19 @@ export class PasskeyService {
     };
   }
 
-  private async limitAttempts(tx: EntityManager, codeId: string): Promise<void> {
+  /** Null while the code may open another registration; else locks it out and says so. */
+  private async limitAttempts(
+    tx: EntityManager,
+    user: UserEntity,
+    codeId: string,
+    creator: string,
+  ): Promise<ApiError | null> {
     const opened = await tx
       .createQueryBuilder(PasskeyRegistrationEntity, "r")
       .where("r.codeId = :codeId", { codeId })
       .getCount();
-    if (opened >= MAX_REGISTRATIONS_PER_CODE) {
-      throw new ApiError(
-        "RESOURCE_EXHAUSTED",
-        "PASSKEY-too-many-attempts",
-        "this link was tried too often; ask for a new one",
-      );
-    }
+    if (opened < MAX_REGISTRATIONS_PER_CODE) return null;
+    return this.codes.lockOut(tx, user, codeId, creator, "too-many-registrations");
   }
 
   private async lockRegistration(

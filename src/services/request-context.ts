@@ -7,6 +7,8 @@ export interface Caller {
   tokenId: string;
   /** When the caller's token expires (null: never); tokens it mints may not outlive it. */
   tokenExpiresAt: Date | null;
+  /** Whose authority the caller's token was minted under (SPEC 13; see `mintingAuthority`). */
+  tokenGrantedBy: string;
   /** The caller's roles as read with its token: organization ID, or "" for the instance. */
   roles: readonly { scopeId: string; role: string }[];
 }
@@ -15,6 +17,15 @@ export interface RequestContext {
   caller: Caller | null;
   /** The organization context: the x-zitadel-orgid header, else the caller's organization. */
   orgId: string | null;
+}
+
+/**
+ * Whose authority a credential the caller mints for `targetId` carries (SPEC 13): the caller's,
+ * except when it mints for itself, then that of the token it calls with. A token someone planted
+ * therefore cannot be laundered into the user's "own" credentials that survive a promotion.
+ */
+export function mintingAuthority(caller: Caller, targetId: string): string {
+  return targetId === caller.userId ? caller.tokenGrantedBy : caller.userId;
 }
 
 export function requireCaller(ctx: RequestContext): Caller {

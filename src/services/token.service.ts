@@ -11,10 +11,10 @@ import type { Clock, IdGenerator } from "./clock";
 import type { EventStore, NewEvent, WriteDetails } from "./event-store";
 import { mintedWithoutGrantRight } from "./member.service";
 import type { Caller, RequestContext } from "./request-context";
-import { requireCaller } from "./request-context";
+import { mintingAuthority, requireCaller } from "./request-context";
 import type { DisablingChange, UserService } from "./user.service";
 import { userAggregate } from "./user.service";
-import { parseInput } from "./validation";
+import { isResourceId, parseInput } from "./validation";
 
 /** Recognisable prefix so secret scanners can find leaked tokens. */
 const TOKEN_PREFIX = "plk_";
@@ -94,7 +94,13 @@ export class TokenService {
           `expirationDate must be set and not later than the calling token's (${limit.toISOString()})`,
         );
       }
-      const minted = await this.insert(tx, user.id, expirationDate ?? null, caller.userId);
+      const minted = await this.insert(
+        tx,
+        user.id,
+        expirationDate ?? null,
+        caller.userId,
+        mintingAuthority(caller, user.id),
+      );
       const details = await this.events.append(tx, userAggregate(user), caller.userId, [
         {
           type: TOKEN_EVENTS.added,
@@ -130,12 +136,15 @@ export class TokenService {
         allowSelf: true,
         lock: true,
       });
-      const result = await tx
-        .createQueryBuilder()
-        .delete()
-        .from(PersonalAccessTokenEntity)
-        .where("id = :tokenId AND userId = :userId", { tokenId, userId: user.id })
-        .execute();
+      // IDs are compared exactly (SPEC 14): MariaDB's collation would match other letter cases.
+      const result = isResourceId(tokenId)
+        ? await tx
+            .createQueryBuilder()
+            .delete()
+            .from(PersonalAccessTokenEntity)
+            .where("id = :tokenId AND userId = :userId", { tokenId, userId: user.id })
+            .execute()
+        : { affected: 0 };
       if (result.affected !== 1) throw ApiError.notFound("PAT-not-found", "token not found");
       return this.events.append(tx, userAggregate(user), caller.userId, [
         { type: TOKEN_EVENTS.removed, payload: { tokenId } },
@@ -169,7 +178,7 @@ export class TokenService {
   ): Promise<NewEvent[]> {
     const ids = await mintedWithoutGrantRight(
       tx.createQueryBuilder(PersonalAccessTokenEntity, "t").where("t.userId = :userId", { userId }),
-      { id: "t.id", creator: "t.createdBy", owner: "t.userId" },
+      { id: "t.id", grantedBy: "t.grantedBy", owner: "t.userId" },
       scopeId,
     );
     if (ids.length === 0) return [];
@@ -185,12 +194,16 @@ export class TokenService {
     }));
   }
 
-  /** Inserts a new token row minted by `createdBy` and returns the only copy of the token. */
+  /**
+   * Inserts a new token row minted by `createdBy` under `grantedBy`'s authority (SPEC 13) and
+   * returns the only copy of the token.
+   */
   async insert(
     tx: EntityManager,
     userId: string,
     expiresAt: Date | null,
     createdBy: string,
+    grantedBy: string = createdBy,
   ): Promise<{ tokenId: string; token: string }> {
     const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
     const tokenId = this.ids.next();
@@ -204,6 +217,7 @@ export class TokenService {
         tokenHash: hashToken(token),
         expiresAt,
         createdBy,
+        grantedBy,
         createdAt: this.clock.now(),
       })
       .updateEntity(false)
@@ -236,6 +250,7 @@ export class TokenService {
       organizationId: row.organizationId,
       tokenId: row.tokenId,
       tokenExpiresAt: expiresAt,
+      tokenGrantedBy: row.grantedBy,
       roles,
     };
   }
@@ -249,6 +264,7 @@ export class TokenService {
       .select([
         "t.id AS tokenId",
         "t.expiresAt AS expiresAt",
+        "t.grantedBy AS grantedBy",
         "u.id AS userId",
         "u.organizationId AS organizationId",
         "u.state AS state",
@@ -264,6 +280,7 @@ export class TokenService {
 interface CallerRow {
   tokenId: string;
   expiresAt: Date | string | null;
+  grantedBy: string;
   userId: string;
   organizationId: string;
   state: string;

@@ -40,7 +40,7 @@ const en: PageTexts = {
     expired: "This link has expired. Ask for a new one.",
     used: "This link was already used. Ask for a new one to add another passkey.",
     revoked: "This link was revoked. Ask for a new one.",
-    locked_out: "This link was locked after too many wrong attempts. Ask for a new one.",
+    locked_out: "This link was locked after too many attempts. Ask for a new one.",
     invalid:
       "This link is not valid. Check that you opened the whole link from the mail, or ask for a new one.",
     inactive: "Your account cannot register passkeys right now. Contact your administrator.",
@@ -69,7 +69,7 @@ const de: PageTexts = {
     used: "Dieser Link wurde bereits verwendet. Für einen weiteren Passkey fordern Sie bitte einen neuen an.",
     revoked: "Dieser Link wurde widerrufen. Fordern Sie bitte einen neuen an.",
     locked_out:
-      "Dieser Link wurde nach zu vielen Fehlversuchen gesperrt. Fordern Sie bitte einen neuen an.",
+      "Dieser Link wurde nach zu vielen Versuchen gesperrt. Fordern Sie bitte einen neuen an.",
     invalid:
       "Dieser Link ist ungültig. Prüfen Sie, ob Sie den ganzen Link aus der E-Mail geöffnet haben, oder fordern Sie einen neuen an.",
     inactive:

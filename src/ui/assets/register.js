@@ -32,7 +32,6 @@
     "LINK-user-machine": "inactive",
     "LINK-user-not-active": "inactive",
     "PASSKEY-credential-exists": "exists",
-    "PASSKEY-too-many-attempts": "locked_out",
   };
   var OUTCOME_BY_BROWSER_ERROR = {
     NotAllowedError: "cancelled",
