@@ -113,7 +113,8 @@ describe("the code check of registerPasskey", () => {
     const { id, code } = await returnedCode(t, owner);
     expectError(await check(stranger, id, code), "INVALID_ARGUMENT", "CODE-invalid");
     await t.ok(`mutation { deactivateUser(input: {userId: "${owner}"}) { details { sequence } } }`);
-    expectError(await check(owner, id, code), "FAILED_PRECONDITION", "LINK-user-not-active");
+    // Deactivating revoked the code (SPEC 13); the code is checked before the user's state.
+    expectError(await check(owner, id, code), "FAILED_PRECONDITION", "CODE-revoked");
   });
 
   it("stores only a keyed hash of the code", async () => {
