@@ -83,6 +83,29 @@ describe("the code check of registerPasskey", () => {
     expectError(await check(userId, id, wrong), "INVALID_ARGUMENT", "CODE-invalid");
     expect(await stateOf(userId, id)).toBe("LOCKED_OUT");
     expectError(await check(userId, id, code), "FAILED_PRECONDITION", "CODE-locked_out");
+    const events = await t.app.services.db.read((db) =>
+      db.query<{ payload: string }[]>(
+        "SELECT payload FROM events WHERE aggregate_id = ? AND event_type = ? ORDER BY sequence",
+        [userId, "user.human.passwordless.initialization.code.check.failed"],
+      ),
+    );
+    expect(events.map((event) => JSON.parse(event.payload))).toEqual([
+      { codeId: id, failedChecks: 1, lockedOut: false },
+      { codeId: id, failedChecks: 2, lockedOut: false },
+      { codeId: id, failedChecks: 3, lockedOut: true },
+    ]);
+  });
+
+  it("is never run by a GET: a link scanner following /graphql?query=… counts nothing", async () => {
+    const userId = await addHuman(t, org);
+    const { id } = await returnedCode(t, userId);
+    const query = `mutation { registerPasskey(input: {userId: "${userId}", code: {id: "${id}", code: "wrongwrongxx"}}) { passkeyId } }`;
+    const response = await fetch(`${t.url}/graphql?query=${encodeURIComponent(query)}`, {
+      headers: { "apollo-require-preflight": "true" },
+    });
+    expect(response.status).toBe(405);
+    expect(await failedChecksOf(id)).toBe(0);
+    expect(await stateOf(userId, id)).toBe("ACTIVE");
   });
 
   it("answers an unknown code ID exactly like a wrong value", async () => {
