@@ -4,6 +4,7 @@ import type { TestApp } from "./helpers/harness";
 import { expectError, startTestApp } from "./helpers/harness";
 import { CREATE_LINK, SEND_LINK, listCodes } from "./helpers/passkey-mail";
 import { queryDatabase } from "./helpers/db-query";
+import { registerWithCode, returnedCode } from "./helpers/passkeys";
 import { eventually } from "./helpers/wait";
 
 const ADD = `mutation($input: AddPasskeyLinkInput) { addPasskeyLink(input: $input) { link } }`;
@@ -98,6 +99,19 @@ describe("mails per recipient address", () => {
     );
     // Another address is not affected.
     await t.ok(SEND_LINK, { input: { userId: await addHuman(t, org) } });
+  });
+
+  it("counts links only, not the notices of passkeys added", async () => {
+    const shared = `notices-${Date.now()}@example.com`;
+    const ada = await addHuman(t, org, { email: shared });
+    const bob = await addHuman(t, org, { email: shared });
+    for (let i = 0; i < 2; i++) await registerWithCode(t, ada, await returnedCode(t, ada));
+    for (const userId of [ada, ada, ada, bob, bob]) await t.ok(SEND_LINK, { input: { userId } });
+    expectError(
+      await t.gql(SEND_LINK, { input: { userId: bob } }),
+      "RESOURCE_EXHAUSTED",
+      "LINK-recipient-rate-limited",
+    );
   });
 
   it("holds under concurrent sends to one address from many users", async () => {
