@@ -94,6 +94,7 @@ export function createServices(
     clock,
     ids,
     config.code,
+    config.sendRateLimit.windowSeconds,
   );
   const passkeyLinks = new PasskeyLinkService(
     db,
