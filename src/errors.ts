@@ -127,18 +127,29 @@ const APOLLO_REQUEST_ERRORS: Record<string, ErrorId> = {
 export type ErrorLogger = (error: unknown, message: string) => void;
 
 /**
+ * graphql-js ends some messages with a correction ("Did you mean "userId"?", "Did you mean the enum
+ * value …?", "Did you mean to use an inline fragment on …?"): in validation, variable coercion and
+ * enum errors alike. GraphQL names never contain "?".
+ */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+export interface FormatErrorOptions {
+  /** Production: no message names a field, argument, type or value the caller did not write. */
+  hideSuggestions: boolean;
+}
+
+/**
  * Apollo `formatError`: ApiErrors keep their code and id; Apollo's request errors keep their code
  * and gain grpcCode 3; anything else becomes INTERNAL without its message, stack or SQL (the log
- * gets the cause).
+ * gets the cause). Every error of /graphql passes here, so suggestions are removed here.
  */
-export function createFormatError(logUnexpected: ErrorLogger) {
+export function createFormatError(logUnexpected: ErrorLogger, options: FormatErrorOptions) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
-    const base = {
-      message: formatted.message,
-      locations: formatted.locations,
-      path: formatted.path,
-    };
+    const message = options.hideSuggestions
+      ? formatted.message.replace(SUGGESTION, "")
+      : formatted.message;
+    const base = { message, locations: formatted.locations, path: formatted.path };
     if (original instanceof ApiError) return { ...base, ...formatApiError(original) };
     const apolloCode = formatted.extensions?.code;
     if (typeof apolloCode === "string" && apolloCode in APOLLO_REQUEST_ERRORS) {
@@ -147,7 +158,7 @@ export function createFormatError(logUnexpected: ErrorLogger) {
         extensions: errorExtensions(
           apolloCode,
           APOLLO_REQUEST_ERRORS[apolloCode] ?? "GQL-REQUEST",
-          formatted.message,
+          message,
         ),
       };
     }

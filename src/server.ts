@@ -19,7 +19,7 @@ import { connectDatabase, migrateDatabase } from "./db/connect";
 import type { Database } from "./db/database";
 import { ApiError, createFormatError, toGraphQLError } from "./errors";
 import { registerCors } from "./http/cors";
-import { documentLimitRules, hideFieldSuggestions } from "./http/document-limits";
+import { documentLimitRules } from "./http/document-limits";
 import {
   graphqlErrorHandler,
   httpStatusOf,
@@ -94,6 +94,7 @@ export function createServices(
     clock,
     ids,
     config.code,
+    config.sendRateLimit.windowSeconds,
   );
   const passkeyLinks = new PasskeyLinkService(
     db,
@@ -249,14 +250,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const apollo = new ApolloServer<RequestContext>({
     schema: await buildGraphQLSchema(services),
-    formatError: createFormatError((error, message) => http.log.error({ err: error }, message)),
+    formatError: createFormatError((error, message) => http.log.error({ err: error }, message), {
+      hideSuggestions: config.env === "production",
+    }),
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     parseOptions: { maxTokens: config.http.maxTokens },
     validationRules: documentLimitRules(config),
     plugins: [
       fastifyApolloDrainPlugin(http),
-      ...(config.env === "production" ? [hideFieldSuggestions()] : []),
       unavailableStatus(),
       requestLogPlugin,
       // Responses are never HTTP-cached (they are mutations and per-caller reads), and the

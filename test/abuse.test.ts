@@ -4,6 +4,7 @@ import type { TestApp } from "./helpers/harness";
 import { expectError, startTestApp } from "./helpers/harness";
 import { CREATE_LINK, SEND_LINK, listCodes } from "./helpers/passkey-mail";
 import { queryDatabase } from "./helpers/db-query";
+import { registerWithCode, returnedCode } from "./helpers/passkeys";
 import { eventually } from "./helpers/wait";
 
 const ADD = `mutation($input: AddPasskeyLinkInput) { addPasskeyLink(input: $input) { link } }`;
@@ -100,6 +101,19 @@ describe("mails per recipient address", () => {
     await t.ok(SEND_LINK, { input: { userId: await addHuman(t, org) } });
   });
 
+  it("counts links only, not the notices of passkeys added", async () => {
+    const shared = `notices-${Date.now()}@example.com`;
+    const ada = await addHuman(t, org, { email: shared });
+    const bob = await addHuman(t, org, { email: shared });
+    for (let i = 0; i < 2; i++) await registerWithCode(t, ada, await returnedCode(t, ada));
+    for (const userId of [ada, ada, ada, bob, bob]) await t.ok(SEND_LINK, { input: { userId } });
+    expectError(
+      await t.gql(SEND_LINK, { input: { userId: bob } }),
+      "RESOURCE_EXHAUSTED",
+      "LINK-recipient-rate-limited",
+    );
+  });
+
   it("holds under concurrent sends to one address from many users", async () => {
     const manager = await actor(t, org, ["ORG_USER_MANAGER"]);
     const shared = `race-${Date.now()}@example.com`;
@@ -150,6 +164,43 @@ describe("retention", () => {
       expect(await eventsOf(me.userId)).toBe(eventsBefore);
     } finally {
       t.clock.advance(-31 * 86_400_000);
+    }
+  });
+});
+
+describe("retention shorter than the send window", () => {
+  const DAY = 86_400_000;
+  let short: TestApp;
+  beforeAll(async () => {
+    short = await startTestApp({
+      PASSKEY_CODE_RETENTION_DAYS: "1",
+      SEND_RATE_WINDOW_SECONDS: String(7 * 86_400),
+      SEND_RATE_LIMIT: "2",
+    });
+  });
+  afterAll(() => short.close());
+
+  it("keeps ended codes and their mails while the send limits still count them", async () => {
+    const shortOrg = await addOrg(short);
+    const shared = `window-${Date.now()}@example.com`;
+    const ada = await addHuman(short, shortOrg, { email: shared });
+    const bob = await addHuman(short, shortOrg, { email: shared });
+    for (let i = 0; i < 2; i++) await short.ok(SEND_LINK, { input: { userId: ada } });
+    // The codes expired an hour in; two days later they are past the retention, not the window.
+    short.clock.advance(3 * DAY);
+    try {
+      await short.app.codeRetention.runOnce();
+      expect(await listCodes(short, ada)).toHaveLength(2);
+      const toAda = await short.gql(SEND_LINK, { input: { userId: ada } });
+      expectError(toAda, "RESOURCE_EXHAUSTED", "LINK-send-rate-limited");
+      const toBob = await short.gql(SEND_LINK, { input: { userId: bob } });
+      expectError(toBob, "RESOURCE_EXHAUSTED", "LINK-recipient-rate-limited");
+      short.clock.advance(5 * DAY);
+      expect(await short.app.codeRetention.runOnce()).toBeGreaterThanOrEqual(2);
+      expect(await listCodes(short, ada)).toEqual([]);
+      await short.ok(SEND_LINK, { input: { userId: bob } });
+    } finally {
+      short.clock.advance(-8 * DAY);
     }
   });
 });

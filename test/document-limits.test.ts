@@ -1,6 +1,6 @@
 // SPEC 14, bounded documents: aliases, depth including introspection, no suggestions in production.
 import type { TestApp } from "./helpers/harness";
-import { expectError, startTestApp } from "./helpers/harness";
+import { expectError, onlyError, startTestApp } from "./helpers/harness";
 
 const aliases = (n: number) =>
   `{ ${Array.from({ length: n }, (_, i) => `a${i}: me { id }`).join(" ")} }`;
@@ -12,6 +12,32 @@ function expectValidationError(result: Awaited<ReturnType<TestApp["gql"]>>, patt
   expect(error.message).not.toMatch(/syntax/i);
   return error;
 }
+
+const ADD_LINK = `mutation($input: AddPasskeyLinkInput) { addPasskeyLink(input: $input) { link } }`;
+const REGISTER = `mutation($input: RegisterPasskeyInput!) { registerPasskey(input: $input) { passkeyId } }`;
+const registerLiteral = (fields: string) =>
+  `mutation { registerPasskey(input: { userId: "x", ${fields} }) { passkeyId } }`;
+
+/** Mistyped names graphql-js would suggest a correction for, in each kind of error message. */
+const MISTYPED: [string, string, Record<string, unknown>, RegExp][] = [
+  ["a field", `{ me { usernam } }`, {}, /"username"/],
+  ["an input field in a variable", ADD_LINK, { input: { userI: "x" } }, /"userId"/],
+  [
+    "an input field in the document",
+    `mutation { addPasskeyLink(input: { userI: "x" }) { link } }`,
+    {},
+    /"userId"/,
+  ],
+  [
+    "an enum value in a variable",
+    REGISTER,
+    { input: { userId: "x", authenticator: "PLATFOR" } },
+    /"PLATFORM"/,
+  ],
+  ["an enum value in the document", registerLiteral("authenticator: PLATFOR"), {}, /PLATFORM/],
+  ["an argument", `{ user(id: "x", i: "y") { id } }`, {}, /"id"/],
+  ["a type", `query($id: IDD!) { user(id: $id) { id } }`, { id: "x" }, /"ID"/],
+];
 
 describe("in development", () => {
   let t: TestApp;
@@ -35,6 +61,12 @@ describe("in development", () => {
     const deep = `{ __schema { types { fields { type { ofType { ofType { name } } } } } } }`;
     expectValidationError(await t.gql(deep), /depth/i);
   });
+
+  it.each(MISTYPED)("suggests the name for %s", async (_kind, query, variables, suggestion) => {
+    const error = onlyError(await t.gql(query, variables));
+    expect(error.message).toMatch(/Did you mean/);
+    expect(error.message).toMatch(suggestion);
+  });
 });
 
 describe("in production", () => {
@@ -44,8 +76,16 @@ describe("in production", () => {
   });
   afterAll(() => t.close());
 
-  it("does not suggest field names", async () => {
-    const error = expectValidationError(await t.gql(`{ me { usernam } }`), /usernam/);
-    expect(error.message).not.toMatch(/did you mean|"username"/i);
-  });
+  it.each(MISTYPED)(
+    "does not suggest a name for %s",
+    async (_kind, query, variables, suggestion) => {
+      const error = onlyError(await t.gql(query, variables));
+      expect(error.extensions.grpcCode).toBe(3);
+      expect(error.message).toMatch(/\S/);
+      for (const message of [error.message, error.extensions.details[0].message]) {
+        expect(message).not.toMatch(/did you mean/i);
+        expect(message).not.toMatch(suggestion);
+      }
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// SPEC 14, inputs checked before the database: column lengths, control characters, exact IDs.
+// SPEC 14, inputs checked before the database: column lengths, control characters, exact IDs,
+// dates a DATETIME column holds.
 import { actor, addHuman, addOrg } from "./helpers/fixtures";
 import type { TestApp } from "./helpers/harness";
 import { expectError, startTestApp } from "./helpers/harness";
@@ -9,6 +10,8 @@ const USER = `query($id: ID!) { user(id: $id) { id } }`;
 const CODES = `query($userId: ID!) { passkeyRegistrationCodes(userId: $userId) { id } }`;
 const REVOKE = `mutation($input: RevokePasskeyRegistrationCodeInput!) { revokePasskeyRegistrationCode(input: $input) { details { sequence } } }`;
 const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { code { id } } }`;
+const ADD_PAT = `mutation($input: AddPersonalAccessTokenInput!) { addPersonalAccessToken(input: $input) { tokenId } }`;
+const LIST_PATS = `query($userId: ID!) { personalAccessTokens(userId: $userId) { expirationDate } }`;
 
 let t: TestApp;
 let org: string;
@@ -110,5 +113,48 @@ describe("IDs compare exactly", () => {
       },
     );
     expect(listed.personalAccessTokens.map((pat: { id: string }) => pat.id)).toContain(tokenId);
+  });
+});
+
+describe("dates", () => {
+  it.each([
+    // Year 10000 in UTC, though 9999 where it is written.
+    "9999-12-31T23:00:00-05:00",
+    "9999-12-31T23:59:59.9999-00:01",
+  ])("refuses %s, past what a DATETIME column holds, as INVALID_ARGUMENT", async (date) => {
+    const userId = await addHuman(t, org);
+    const result = await t.gql(ADD_PAT, { input: { userId, expirationDate: date } });
+    const error = expectError(result, "INVALID_ARGUMENT", "PAT-input");
+    expect(error.extensions.grpcCode).toBe(3);
+    expect(error.message).toBe("expirationDate: must not be after 9999-12-31T23:59:59.999Z");
+  });
+
+  it("refuses a far-future date written in the document as well", async () => {
+    const userId = await addHuman(t, org);
+    const result = await t.gql(
+      `mutation { addPersonalAccessToken(input: { userId: "${userId}", expirationDate: "9999-12-31T23:00:00-05:00" }) { tokenId } }`,
+    );
+    expectError(result, "INVALID_ARGUMENT", "PAT-input");
+  });
+
+  it("stores the last instant a DATETIME column holds, unchanged", async () => {
+    const userId = await addHuman(t, org);
+    const expirationDate = "9999-12-31T23:59:59.999Z";
+    await t.ok(ADD_PAT, { input: { userId, expirationDate } });
+    expect((await t.ok(LIST_PATS, { userId })).personalAccessTokens).toEqual([{ expirationDate }]);
+  });
+
+  it.each([
+    "2099-02-30T10:00:00Z",
+    "2099-02-29T10:00:00Z",
+    "2099-04-31T10:00:00Z",
+    "2099-01-01T24:00:00Z",
+  ])("refuses %s, which is not on the calendar, with grpcCode 3", async (date) => {
+    const userId = await addHuman(t, org);
+    const result = await t.gql(ADD_PAT, { input: { userId, expirationDate: date } });
+    const error = expectError(result, "BAD_USER_INPUT");
+    expect(error.extensions.grpcCode).toBe(3);
+    expect(error.message).toContain("DateTime is not a valid date");
+    expect((await t.ok(LIST_PATS, { userId })).personalAccessTokens).toEqual([]);
   });
 });

@@ -146,6 +146,35 @@ describe("auth v1: the caller's own links", () => {
   });
 });
 
+describe("authentication comes first (SPEC 5), whatever the request holds", () => {
+  const bogus = { token: null, headers: { authorization: "Bearer plk_bogus" } };
+
+  it.each([
+    ["a body of the wrong shape", v2Link(MISSING), { raw: JSON.stringify({ sendLink: 5 }) }],
+    ["a body that is not JSON", ME_SEND, { raw: "{not json" }],
+  ])("answers 401 for a bad token with %s", async (_name, path, request) => {
+    const response = await post(t, path, undefined, { ...bogus, ...request });
+    expectRestError(response, 401, 16, "AUTH-token-invalid");
+  });
+
+  it("answers 404 for an unknown x-zitadel-orgid before it validates the body", async () => {
+    const alice = await actor(t, org);
+    const response = await post(
+      t,
+      v2Link(alice.userId),
+      { sendLink: 5 },
+      { token: alice.token, orgId: MISSING },
+    );
+    expectRestError(response, 404, 5, "ORG-not-found");
+  });
+
+  it("still validates the body of an authenticated request", async () => {
+    const alice = await actor(t, org);
+    const response = await post(t, v2Link(alice.userId), { sendLink: 5 }, { token: alice.token });
+    expectRestError(response, 400, 3, "REST-invalid-request");
+  });
+});
+
 describe("management v1: links for a user", () => {
   it("_link for another user needs user.credential.write in the user's organization", async () => {
     const bob = await addHuman(t, org);

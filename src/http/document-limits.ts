@@ -1,7 +1,5 @@
-// Bounds on GraphQL documents (SPEC 14): depth (introspection included), aliases, and no field
-// suggestions in production. Rejections are validation errors, so they carry grpcCode 3.
-import type { ApolloServerPlugin } from "@apollo/server";
-import { blockFieldSuggestionsPlugin } from "@escape.tech/graphql-armor-block-field-suggestions";
+// Bounds on GraphQL documents (SPEC 14): depth (introspection included) and aliases. Rejections
+// are validation errors, so they carry grpcCode 3. (Suggestions are removed in formatError.)
 import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import type { GraphQLError, ValidationContext } from "graphql";
@@ -23,30 +21,4 @@ export function documentLimitRules(config: Config) {
     }),
     maxAliasesRule({ n: config.http.maxAliases, propagateOnRejection: false, onReject: [report] }),
   ];
-}
-
-type ValidationEnd = (end: {
-  valid: boolean;
-  result: readonly Error[];
-  setResult(errors: readonly Error[]): void;
-}) => void;
-
-/**
- * graphql-armor's suggestion blocker is an envelop plugin; this runs its validation hook in
- * Apollo's (it masks "Did you mean …" in the error messages in place).
- */
-export function hideFieldSuggestions(): ApolloServerPlugin {
-  const onValidate = blockFieldSuggestionsPlugin().onValidate as unknown as () => ValidationEnd;
-  return {
-    requestDidStart: () =>
-      Promise.resolve({
-        validationDidStart: () =>
-          Promise.resolve((errors?: readonly Error[]) => {
-            if (errors?.length) {
-              onValidate()({ valid: false, result: errors, setResult: () => undefined });
-            }
-            return Promise.resolve();
-          }),
-      }),
-  };
 }

@@ -1,11 +1,12 @@
 // The ZITADEL-compatible REST layer as one encapsulated Fastify plugin: its JSON parser, its error
 // handler and its OpenAPI document apply to its own routes only, never to /graphql.
 import fastifySwagger from "@fastify/swagger";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Authenticator } from "../authentication";
 import { authenticateRequest } from "../authentication";
 import type { PasskeyLinkService } from "../services/passkey-link.service";
 import type { PasskeyService } from "../services/passkey.service";
+import type { RequestContext } from "../services/request-context";
 import { camelCaseFields } from "./json-names";
 import { passkeyLinkRoutes } from "./passkey-link.routes";
 import { passkeyRoutes } from "./passkey.routes";
@@ -68,6 +69,18 @@ function acceptJsonOnly(api: FastifyInstance) {
   });
 }
 
+/**
+ * Each request's caller. Authentication runs in onRequest, before the body is parsed or validated:
+ * a bad token fails the whole request with 401 whatever the body holds (SPEC 4 and 5).
+ */
+const callers = new WeakMap<FastifyRequest, RequestContext>();
+
+function callerOf(request: FastifyRequest): RequestContext {
+  const ctx = callers.get(request);
+  if (!ctx) throw new Error("REST request reached its handler without authentication");
+  return ctx;
+}
+
 function addRoute(api: FastifyInstance, services: RestServices, route: RestRoute) {
   api.post(route.url, {
     schema: {
@@ -80,6 +93,9 @@ function addRoute(api: FastifyInstance, services: RestServices, route: RestRoute
       response: { 200: route.response, default: errorBodySchema },
       security: route.anonymous ? [{}, { bearerAuth: [] }] : [{ bearerAuth: [] }],
     },
+    onRequest: async (request) => {
+      callers.set(request, await authenticateRequest(services, request.headers));
+    },
     // Before schema validation, so snake_case names are checked as their camelCase fields.
     preValidation: (request, _reply, done) => {
       try {
@@ -89,9 +105,9 @@ function addRoute(api: FastifyInstance, services: RestServices, route: RestRoute
         done(error as Error);
       }
     },
-    handler: async (request) =>
+    handler: (request) =>
       route.handle({
-        ctx: await authenticateRequest(services, request.headers),
+        ctx: callerOf(request),
         params: request.params as Record<string, string>,
         body: request.body as Record<string, unknown>,
       }),

@@ -76,6 +76,8 @@ export class PasskeyCodeService {
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
     private readonly settings: Config["code"],
+    /** SEND_RATE_WINDOW_SECONDS: the send limits count the codes and link mails of this window. */
+    private readonly sendWindowSeconds: number,
     private readonly random?: RandomBytes,
   ) {
     users.onDisable((tx, userId) => this.endAllOf(tx, userId));
@@ -162,12 +164,12 @@ export class PasskeyCodeService {
   }
 
   /**
-   * Deletes up to `limit` codes that ended (used, revoked, locked out or expired) more than
-   * PASSKEY_CODE_RETENTION_DAYS ago, with their outbox rows; their events stay. Resolves to the
-   * number deleted, so a caller can repeat until a batch comes back short.
+   * Deletes up to `limit` codes that ended (used, revoked, locked out or expired) before the
+   * purge cutoff, with their outbox rows; their events stay. Resolves to the number deleted, so a
+   * caller can repeat until a batch comes back short.
    */
   async purgeEnded(limit: number): Promise<number> {
-    const cutoff = this.retentionCutoff();
+    const cutoff = this.purgeCutoff();
     return this.db.transaction(async (tx) => {
       const ids = await this.db.deleteBatch(
         tx,
@@ -181,14 +183,18 @@ export class PasskeyCodeService {
     });
   }
 
-  /** Deletes up to `limit` notice mails sent or given up before the same retention. */
+  /** Deletes up to `limit` notice mails sent or given up before the same cutoff. */
   purgeNotices(limit: number): Promise<number> {
-    return this.outbox.purgeNotices(limit, this.retentionCutoff());
+    return this.outbox.purgeNotices(limit, this.purgeCutoff());
   }
 
-  /** PASSKEY_CODE_RETENTION_DAYS before now. */
-  private retentionCutoff(): Date {
-    return new Date(this.clock.now().getTime() - this.settings.retentionDays * 86_400_000);
+  /**
+   * PASSKEY_CODE_RETENTION_DAYS before now, or the start of the send window when that is earlier:
+   * a code or mail the send limits still count must stay, or they would undercount.
+   */
+  private purgeCutoff(): Date {
+    const keepMs = Math.max(this.settings.retentionDays * 86_400, this.sendWindowSeconds) * 1000;
+    return new Date(this.clock.now().getTime() - keepMs);
   }
 
   /**

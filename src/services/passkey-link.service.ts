@@ -206,9 +206,10 @@ export class PasskeyLinkService {
   }
 
   /**
-   * At most `max` emailed codes per user, and as many to one recipient address (users sharing an
-   * address must not multiply the mails it gets), per window, counted in one statement. The
-   * user's row lock makes the per-user count exact, the address's lock row the per-address one.
+   * At most `max` emailed codes per user, and as many link mails to one recipient address (users
+   * sharing an address must not multiply the mails it gets; passkey-added notices do not count),
+   * per window, counted in one statement. The user's row lock makes the per-user count exact, the
+   * address's lock row the per-address one.
    */
   private async enforceSendLimit(tx: EntityManager, target: UserEntity): Promise<void> {
     await this.outbox.lockRecipient(tx, target.email!.toLowerCase());
@@ -219,7 +220,7 @@ export class PasskeyLinkService {
       sub
         .select(column)
         .from(OutboxMessageEntity, "o")
-        .where("o.recipientKey = :recipient AND o.createdAt > :since");
+        .where("o.recipientKey = :recipient AND o.kind = :link AND o.createdAt > :since");
     const recent = await tx
       .createQueryBuilder(PasskeyCodeEntity, "c")
       .select("COUNT(*)", "count")
@@ -231,6 +232,7 @@ export class PasskeyLinkService {
         medium: "EMAIL",
         since,
         recipient: target.email!.toLowerCase(),
+        link: "PASSKEY_LINK",
       })
       .getRawOne<
         Record<"count" | "toRecipient", number | string> &

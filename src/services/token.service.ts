@@ -14,7 +14,7 @@ import type { Caller, RequestContext } from "./request-context";
 import { mintingAuthority, requireCaller } from "./request-context";
 import type { DisablingChange, UserService } from "./user.service";
 import { userAggregate } from "./user.service";
-import { isResourceId, parseInput } from "./validation";
+import { isResourceId, parseInput, storableDate } from "./validation";
 
 /** Recognisable prefix so secret scanners can find leaked tokens. */
 const TOKEN_PREFIX = "plk_";
@@ -76,8 +76,7 @@ export class TokenService {
       }
       const { expirationDate } = parseInput(
         z.object({
-          expirationDate: z
-            .date()
+          expirationDate: storableDate()
             .nullish()
             .refine(
               (date) => !date || date.getTime() > this.clock.now().getTime(),

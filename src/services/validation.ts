@@ -73,5 +73,19 @@ export const languageTag = (max: number) =>
     .nullish()
     .transform((value) => (value ? value : null));
 
+/**
+ * What a DATETIME(3) column (timestampColumn) holds on MariaDB and SQLite alike: MariaDB refuses
+ * anything else, and SQLite would store a year past 9999 cut to four digits.
+ */
+const STORABLE_DATES = {
+  min: new Date("1000-01-01T00:00:00.000Z"),
+  max: new Date("9999-12-31T23:59:59.999Z"),
+};
+export const storableDate = () =>
+  z
+    .date()
+    .min(STORABLE_DATES.min, `must not be before ${STORABLE_DATES.min.toISOString()}`)
+    .max(STORABLE_DATES.max, `must not be after ${STORABLE_DATES.max.toISOString()}`);
+
 export const email = (max: number) =>
   z.string().trim().max(max).pipe(z.email("must be an email address"));

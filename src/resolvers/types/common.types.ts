@@ -4,18 +4,38 @@ import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, ID, ObjectType } from "type-graphql";
 import type { WriteDetails } from "../../services/event-store";
 
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
 function parseDateTime(value: unknown): Date {
-  if (
-    typeof value !== "string" ||
-    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
-  ) {
+  const parts = typeof value === "string" ? DATE_TIME.exec(value) : null;
+  if (!parts) {
     throw new TypeError(
       "DateTime must be an ISO-8601 string with a time zone, e.g. 2025-03-25T10:28:44.961Z",
     );
   }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new TypeError("DateTime is not a valid date");
+  const date = new Date(parts[0]);
+  if (!onTheCalendar(parts.slice(1)) || Number.isNaN(date.getTime())) {
+    throw new TypeError("DateTime is not a valid date");
+  }
   return date;
+}
+
+/** Date's parser rolls 2025-02-30 over to March 2 and 24:00 to the next day: refuse them. */
+function onTheCalendar(parts: (string | undefined)[]): boolean {
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetH = 0, offsetM = 0] =
+    parts.map((part) => Number(part ?? 0));
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return (
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetH <= 23 &&
+    offsetM <= 59
+  );
 }
 
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
