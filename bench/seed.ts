@@ -94,6 +94,7 @@ export async function seed(
               tokenHash: hashToken(b.token),
               expiresAt: null,
               createdBy: b.entity.id,
+              grantedBy: b.entity.id,
               createdAt: now,
             })),
           )
