@@ -18,9 +18,28 @@ const pool = mysql.createPool({
   enableKeepAlive: true,
   trace: false,
 });
+// The server's session settings (src/db/galera.ts): READ COMMITTED on every connection. Without
+// it the floor's INSERT … SELECT guard takes next-key locks and its requests deadlock.
+pool.pool.on("connection", (connection) => {
+  connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+});
 const codeKey = randomBytes(32);
 
+/** As the server does (DATABASE_RETRIES, default 8): a deadlock victim runs again. */
 async function createRegistrationCode(token: string, userId: string) {
+  for (let attempt = 0; ; attempt++) {
+    const result = await createRegistrationCodeOnce(token, userId);
+    if (result.deadlock && attempt < 8) {
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.random() * Math.min(250, 5 * 2 ** attempt)),
+      );
+      continue;
+    }
+    return result;
+  }
+}
+
+async function createRegistrationCodeOnce(token: string, userId: string) {
   const tokenHash = createHash("sha256").update(token).digest("hex");
   const [callers] = await pool.query<mysql.RowDataPacket[]>(
     "SELECT t.id AS tokenId, t.expires_at AS expiresAt, t.granted_by AS grantedBy, u.id AS userId, u.organization_id AS organizationId, u.state AS state, m.scope_id AS scopeId, m.role AS role FROM personal_access_tokens t INNER JOIN users u ON u.id = t.user_id LEFT JOIN memberships m ON m.user_id = u.id WHERE t.token_hash = ?",
@@ -104,7 +123,11 @@ async function createRegistrationCode(token: string, userId: string) {
     };
   } catch (error) {
     await connection.query("ROLLBACK");
-    return { status: 200, body: { errors: [{ message: (error as Error).message }] } };
+    return {
+      status: 200,
+      deadlock: (error as { errno?: number }).errno === 1213,
+      body: { errors: [{ message: (error as Error).message }] },
+    };
   } finally {
     connection.release();
   }
