@@ -12,15 +12,21 @@ import { eventually } from "./helpers/wait";
 
 const MAIN = path.resolve(__dirname, "../dist/src/main.js");
 
+/** The server's environment: a free port on loopback, then `env`. */
+async function serverEnv(env: Record<string, string>): Promise<NodeJS.ProcessEnv> {
+  return {
+    PATH: process.env.PATH,
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    PORT: String(await freePort()),
+    ...env,
+  };
+}
+
+/** Starts the server and waits for it to exit (a failed start). */
 async function start(env: Record<string, string>) {
   return spawnSync(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: "test",
-      HOST: "127.0.0.1",
-      PORT: String(await freePort()),
-      ...env,
-    },
+    env: await serverEnv(env),
     encoding: "utf8",
     timeout: 20_000,
   });
@@ -117,14 +123,7 @@ describe("a failed start writes nothing", () => {
     // Once DATA_DIR can be written, the next start creates the owner and its token file.
     const dataDir = path.join(database.dataDir, "data");
     const started = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: "test",
-        HOST: "127.0.0.1",
-        PORT: String(await freePort()),
-        DATA_DIR: dataDir,
-        ...env,
-      },
+      env: await serverEnv({ ...env, DATA_DIR: dataDir }),
       stdio: "ignore",
     });
     try {

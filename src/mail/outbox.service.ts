@@ -44,6 +44,9 @@ export type ClaimedMail = OutboxMessageEntity & { claimToken: string };
 export type Outcome =
   { kind: "sent" } | { kind: "retry"; error: string; at: Date } | { kind: "failed"; error: string };
 
+/** The key the per-address send limit counts and locks by: the address, case-folded. */
+export const recipientKey = (address: string): string => address.toLowerCase();
+
 export class OutboxService {
   private queuedListener: () => void = () => undefined;
 
@@ -132,7 +135,7 @@ export class OutboxService {
         ...addressee,
         ...content(id),
         shard: shardOf(addressee.userId),
-        recipientKey: addressee.recipient.toLowerCase(),
+        recipientKey: recipientKey(addressee.recipient),
         messageId: `<${id}@${this.messageIdDomain}>`,
         state: "QUEUED",
         attempts: 0,

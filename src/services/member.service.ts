@@ -62,7 +62,9 @@ export class MemberService {
       const scopeId = organizationId ?? INSTANCE_SCOPE;
       this.permissions.require(caller, grantPermission(scopeId), organizationId);
       if (organizationId !== null && user.organizationId !== organizationId) {
-        await this.users.authorizeOnUser(tx, caller, user.id, "user.write", { allowSelf: false });
+        // authorizeOnUser's checks, on the user already read and locked above.
+        this.permissions.require(caller, "user.write", user.organizationId);
+        this.permissions.requireAuthorityOver(caller, user.roleScopes);
       }
       const { roles } = parseInput(
         rolesInput(organizationId === null ? INSTANCE_ROLES : ORG_ROLES),

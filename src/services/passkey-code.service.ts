@@ -17,9 +17,9 @@ import type { EventStore, NewEvent, WriteDetails } from "./event-store";
 import type { KeyRing } from "./key-ring";
 import { PASSKEY_EVENTS } from "./passkey-events";
 import type { PermissionService } from "./permissions";
-import type { RequestContext } from "./request-context";
+import type { Caller, RequestContext } from "./request-context";
 import { mintedWithoutGrantRight } from "./member.service";
-import { requireCaller } from "./request-context";
+import { mintingAuthority, requireCaller } from "./request-context";
 import { parseDbDate } from "./token.service";
 import { isResourceId } from "./validation";
 import type { UserService } from "./user.service";
@@ -107,14 +107,13 @@ export class PasskeyCodeService {
   }
 
   /**
-   * Creates a code for `user` in the caller's transaction, minted by `creator` under
-   * `grantedBy`'s authority (SPEC 13); older codes stay valid.
+   * Creates a code for `user` in the caller's transaction, minted by `caller` under the authority
+   * its token carries for `user` (SPEC 13, `mintingAuthority`); older codes stay valid.
    */
   async issue(
     tx: EntityManager,
     user: UserEntity,
-    creator: string,
-    grantedBy: string,
+    caller: Caller,
     medium: CodeMedium,
   ): Promise<IssuedCode> {
     const code = generateCode(this.settings.length, this.random);
@@ -129,8 +128,8 @@ export class PasskeyCodeService {
       medium,
       state: "ACTIVE" as const,
       failedChecks: 0,
-      creator,
-      grantedBy,
+      creator: caller.userId,
+      grantedBy: mintingAuthority(caller, user.id),
       createdAt,
       expiresAt,
       endedAt: null,

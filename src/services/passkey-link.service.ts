@@ -8,6 +8,7 @@ import { PasskeyCodeEntity } from "../entities/passkey-code.entity";
 import type { UserEntity } from "../entities/user.entity";
 import { ApiError } from "../errors";
 import type { OutboxService } from "../mail/outbox.service";
+import { recipientKey } from "../mail/outbox.service";
 import type { IssuedMedium, Metrics } from "../metrics";
 import type { Clock } from "./clock";
 import type { EventStore, WriteDetails } from "./event-store";
@@ -16,7 +17,7 @@ import type { IssuedCode, PasskeyCodeService } from "./passkey-code.service";
 import { PASSKEY_EVENTS } from "./passkey-events";
 import type { Permission } from "./permissions";
 import type { Caller, RequestContext } from "./request-context";
-import { mintingAuthority, requireCaller } from "./request-context";
+import { requireCaller } from "./request-context";
 import { parseDbDate } from "./token.service";
 import type { UserService } from "./user.service";
 import { userAggregate } from "./user.service";
@@ -161,13 +162,7 @@ export class PasskeyLinkService {
     caller: Caller,
     medium: "LINK" | "RETURNED",
   ): Promise<{ issued: IssuedCode; details: WriteDetails }> {
-    const issued = await this.codes.issue(
-      tx,
-      target,
-      caller.userId,
-      mintingAuthority(caller, target.id),
-      medium,
-    );
+    const issued = await this.codes.issue(tx, target, caller, medium);
     const details = await this.appendCodeEvent(tx, target, caller, issued, PASSKEY_EVENTS.added, {
       medium,
     });
@@ -182,13 +177,7 @@ export class PasskeyLinkService {
     urlTemplate: string | null,
   ): Promise<WriteDetails> {
     await this.enforceSendLimit(tx, target);
-    const issued = await this.codes.issue(
-      tx,
-      target,
-      caller.userId,
-      mintingAuthority(caller, target.id),
-      "EMAIL",
-    );
+    const issued = await this.codes.issue(tx, target, caller, "EMAIL");
     await this.outbox.enqueue(tx, {
       codeId: issued.codeId,
       userId: target.id,
@@ -212,7 +201,8 @@ export class PasskeyLinkService {
    * address's lock row the per-address one.
    */
   private async enforceSendLimit(tx: EntityManager, target: UserEntity): Promise<void> {
-    await this.outbox.lockRecipient(tx, target.email!.toLowerCase());
+    const recipient = recipientKey(target.email!);
+    await this.outbox.lockRecipient(tx, recipient);
     const { max, windowSeconds } = this.config.sendRateLimit;
     const now = this.clock.now();
     const since = new Date(now.getTime() - windowSeconds * 1000);
@@ -231,7 +221,7 @@ export class PasskeyLinkService {
         userId: target.id,
         medium: "EMAIL",
         since,
-        recipient: target.email!.toLowerCase(),
+        recipient,
         link: "PASSKEY_LINK",
       })
       .getRawOne<
