@@ -12,7 +12,7 @@ import {
   visibleMessage,
 } from "./helpers/browser";
 import { codeOf, linkInText, listCodes, mailsTo } from "./helpers/passkey-mail";
-import { LIST_PASSKEYS, REGISTER, VERIFY } from "./helpers/passkeys";
+import { LIST_PASSKEYS, REGISTER, VERIFY, registerPasskey } from "./helpers/passkeys";
 import { freePort } from "./helpers/server-process";
 import { SmtpSink } from "./helpers/smtp-sink";
 import { eventually } from "./helpers/wait";
@@ -201,6 +201,33 @@ describeWithBrowser("the registration page in Chromium", () => {
     expect(await pressRegister(page)).toBe("revoked");
     expect(await visibleMessage(page)).toContain("widerrufen");
     await page.close();
+  });
+
+  it("a link tried too often says it is locked, and an expired one says it expired", async () => {
+    const tried = await userWithLink();
+    const code = { id: tried.codeId, code: tried.code };
+    // 20 opened registrations, as 20 cancelled prompts would leave behind.
+    for (let i = 0; i < 20; i++) {
+      expect((await registerPasskey(t, tried.userId, code)).errors).toBeUndefined();
+    }
+    const locked = await openPage(tried.link);
+    await addAuthenticator(locked);
+    expect(await pressRegister(locked)).toBe("locked_out");
+    expect(await visibleMessage(locked)).toContain("locked after too many attempts");
+    await locked.close();
+    expect((await codeRow(tried.codeId)).state).toBe("LOCKED_OUT");
+
+    const late = await userWithLink();
+    t.clock.advance(3_601_000);
+    try {
+      const page = await openPage(late.link);
+      await addAuthenticator(page);
+      expect(await pressRegister(page)).toBe("expired");
+      expect(await visibleMessage(page)).toContain("expired");
+      await page.close();
+    } finally {
+      t.clock.advance(-3_601_000);
+    }
   });
 
   it("two authenticators give two passkeys", async () => {
