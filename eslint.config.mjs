@@ -1,6 +1,7 @@
 // Lint configuration: typescript-eslint's type-aware recommended rules; Prettier owns formatting.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import layers from "./eslint/layers.cjs";
 
 export default tseslint.config(
   {
@@ -10,12 +11,20 @@ export default tseslint.config(
       "data/**",
       "coverage/**",
       "*.config.*js",
+      "eslint/*.cjs",
       "test/setup/*.js",
       // Its own package and toolchain: strict tsc there checks it (test/typed-client.test.ts runs it).
       "examples/**",
     ],
   },
   js.configs.recommended,
+  {
+    // STYLE.md's floors: every import in src/ points down (eslint/layers.cjs).
+    files: ["src/**/*.ts"],
+    plugins: { layers },
+    settings: { layersRoot: import.meta.dirname },
+    rules: { "layers/one-way": "error" },
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -6,7 +6,7 @@
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import mysql from "mysql2/promise";
-import { generateCode } from "../src/services/code-generator";
+import { generateCode } from "../src/services/links/code-generator";
 
 const [, , portArg, databaseUrl] = process.argv;
 const pool = mysql.createPool({

@@ -8,9 +8,9 @@ import { OrganizationEntity } from "../src/entities/organization.entity";
 import { PersonalAccessTokenEntity } from "../src/entities/personal-access-token.entity";
 import { UserEntity } from "../src/entities/user.entity";
 import { createServices, openDatabase } from "../src/server";
-import { uuidV7 } from "../src/services/clock";
-import { KeyRing } from "../src/services/key-ring";
-import { hashToken } from "../src/services/token.service";
+import { uuidV7 } from "../src/core/clock";
+import { KeyRing } from "../src/core/key-ring";
+import { hashToken } from "../src/services/identity/token.service";
 
 export interface Seeded {
   adminToken: string;

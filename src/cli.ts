@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { printSchema } from "graphql";
 import { ConfigError, loadConfig } from "./config";
 import { ApiError } from "./errors";
-import { KeyRing } from "./services/key-ring";
+import { KeyRing } from "./core/key-ring";
 import { withErrorTable } from "./error-ids";
 import { buildGraphQLSchema, createServices, openDatabase } from "./server";
 

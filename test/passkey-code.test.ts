@@ -1,7 +1,7 @@
 // The check of a registration code when a passkey registration opens, and the generator's
 // uniform draw.
 import { createHash } from "node:crypto";
-import { CODE_ALPHABET, generateCode } from "../src/services/code-generator";
+import { CODE_ALPHABET, generateCode } from "../src/services/links/code-generator";
 import { addHuman, addOrg } from "./helpers/fixtures";
 import type { TestApp } from "./helpers/harness";
 import { expectError, onlyError, startTestApp } from "./helpers/harness";

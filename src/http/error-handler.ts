@@ -3,7 +3,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, HTTP_STATUS, formatApiError } from "../errors";
-import { pathOnly } from "../logger";
+import { pathOnly } from "./logger";
 
 /** The HTTP status of an error answered outside a GraphQL execution. */
 /** The HTTP status a gRPC code maps to (the same table the REST routes use). */

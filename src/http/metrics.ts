@@ -2,7 +2,7 @@
 // listener of its own (e.g. reachable only inside the cluster), and the public port has none.
 import Fastify from "fastify";
 import type { FastifyInstance } from "fastify";
-import type { Metrics } from "../metrics";
+import type { Metrics } from "../core/metrics";
 
 export const METRICS_PATH = "/metrics";
 

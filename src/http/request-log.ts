@@ -3,7 +3,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import { GraphQLError } from "graphql";
-import type { RequestContext } from "../services/request-context";
+import type { RequestContext } from "../core/request-context";
 
 // A symbol key, not a WeakMap: Apollo hands plugins a shallow copy of the context.
 const REQUEST_LOG = Symbol("requestLog");

@@ -3,12 +3,12 @@
 import type { EntityManager } from "typeorm";
 import { In } from "typeorm";
 import type { Database } from "../db/database";
-import type { OutboxBacklog } from "../metrics";
+import type { OutboxBacklog } from "../core/metrics";
 import { MailRecipientEntity } from "../entities/mail-recipient.entity";
 import { OutboxMessageEntity } from "../entities/outbox-message.entity";
-import type { Clock, IdGenerator } from "../services/clock";
-import type { KeyRing } from "../services/key-ring";
-import { seal, unseal } from "../services/key-ring";
+import type { Clock, IdGenerator } from "../core/clock";
+import type { KeyRing } from "../core/key-ring";
+import { seal, unseal } from "../core/key-ring";
 import { shardOf } from "./outbox-shards";
 
 interface Addressee {

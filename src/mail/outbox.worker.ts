@@ -3,10 +3,10 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Config } from "../config";
 import type { Database } from "../db/database";
-import type { Metrics } from "../metrics";
-import type { Clock } from "../services/clock";
-import type { EventStore } from "../services/event-store";
-import { PASSKEY_EVENTS } from "../services/passkey-events";
+import type { Metrics } from "../core/metrics";
+import type { Clock } from "../core/clock";
+import type { EventStore } from "../core/event-store";
+import { PASSKEY_EVENTS } from "../core/event-names";
 import { FailureLog } from "./failure-log";
 import type { MailTemplates, PasskeyNoticeMailVariables, RenderedMail } from "./mail-templates";
 import type { MailTransport } from "./mail-transport";

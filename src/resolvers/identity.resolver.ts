@@ -1,11 +1,11 @@
 // Identity surface: organizations, users, memberships and tokens. Thin: each field calls one service.
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
-import type { MemberService } from "../services/member.service";
-import type { OrganizationService } from "../services/organization.service";
-import type { RequestContext } from "../services/request-context";
-import { requireCaller } from "../services/request-context";
-import type { TokenService } from "../services/token.service";
-import type { StateChange, UserService } from "../services/user.service";
+import type { MemberService } from "../services/identity/member.service";
+import type { OrganizationService } from "../services/identity/organization.service";
+import type { RequestContext } from "../core/request-context";
+import { requireCaller } from "../core/request-context";
+import type { TokenService } from "../services/identity/token.service";
+import type { StateChange, UserService } from "../services/identity/user.service";
 import { ObjectDetails } from "./types/common.types";
 import {
   AddHumanUserInput,

@@ -1,8 +1,8 @@
 // Passkey-link operations: thin; each field calls one service method and shapes the payload.
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
-import type { PasskeyCodeService } from "../services/passkey-code.service";
-import type { PasskeyLinkService } from "../services/passkey-link.service";
-import type { RequestContext } from "../services/request-context";
+import type { PasskeyCodeService } from "../services/links/passkey-code.service";
+import type { PasskeyLinkService } from "../services/links/passkey-link.service";
+import type { RequestContext } from "../core/request-context";
 import { ObjectDetails } from "./types/common.types";
 import {
   AddPasskeyLinkInput,

@@ -1,7 +1,7 @@
 // Passkey registration with a code, and stored passkeys. Thin: each field calls one service method.
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
-import type { PasskeyService } from "../services/passkey.service";
-import type { RequestContext } from "../services/request-context";
+import type { PasskeyService } from "../services/passkeys/passkey.service";
+import type { RequestContext } from "../core/request-context";
 import { ObjectDetails } from "./types/common.types";
 import {
   Passkey,

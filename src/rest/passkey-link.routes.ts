@@ -1,6 +1,6 @@
 // ZITADEL's passkey-link routes (auth v1, management v1, user v2) over PasskeyLinkService: each
 // handler reads the request, calls one service method and shapes ZITADEL's JSON.
-import type { PasskeyLinkService } from "../services/passkey-link.service";
+import type { PasskeyLinkService } from "../services/links/passkey-link.service";
 import type { RestRoute } from "./rest-route";
 import { restRoute, userIdParams } from "./rest-route";
 import { detailsJson, v1DetailsSchema, v2DetailsSchema } from "./zitadel-json";

@@ -1,6 +1,9 @@
 // ZITADEL user v2 RegisterPasskey and VerifyPasskeyRegistration over PasskeyService. With a code
 // no token is needed (the code is the authority); the service decides.
-import type { PasskeyAuthenticatorKind, PasskeyService } from "../services/passkey.service";
+import type {
+  PasskeyAuthenticatorKind,
+  PasskeyService,
+} from "../services/passkeys/passkey.service";
 import type { RestRoute } from "./rest-route";
 import { restRoute, userIdParams } from "./rest-route";
 import { detailsJson, v2DetailsSchema } from "./zitadel-json";

@@ -2,11 +2,11 @@
 // handler and its OpenAPI document apply to its own routes only, never to /graphql.
 import fastifySwagger from "@fastify/swagger";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Authenticator } from "../authentication";
-import { authenticateRequest } from "../authentication";
-import type { PasskeyLinkService } from "../services/passkey-link.service";
-import type { PasskeyService } from "../services/passkey.service";
-import type { RequestContext } from "../services/request-context";
+import type { Authenticator } from "../http/authentication";
+import { authenticateRequest } from "../http/authentication";
+import type { PasskeyLinkService } from "../services/links/passkey-link.service";
+import type { PasskeyService } from "../services/passkeys/passkey.service";
+import type { RequestContext } from "../core/request-context";
 import { camelCaseFields } from "./json-names";
 import { passkeyLinkRoutes } from "./passkey-link.routes";
 import { passkeyRoutes } from "./passkey.routes";

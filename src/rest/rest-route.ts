@@ -1,6 +1,6 @@
 // One REST route: its URL, its JSON schemas (they validate, document /openapi.json and name the
 // fields that also accept snake_case) and a handler that calls one service method.
-import type { RequestContext } from "../services/request-context";
+import type { RequestContext } from "../core/request-context";
 
 export type JsonSchema = Record<string, unknown>;
 

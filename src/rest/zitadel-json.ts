@@ -1,6 +1,6 @@
 // ZITADEL's JSON for what every write returns: details with the sequence as a decimal string
 // (uint64 in protojson) and RFC 3339 UTC timestamps with milliseconds.
-import type { WriteDetails } from "../services/event-store";
+import type { WriteDetails } from "../core/event-store";
 
 const sequence = {
   type: "string",

@@ -10,7 +10,7 @@ import type { Config } from "../../src/config";
 import { loadConfig } from "../../src/config";
 import type { App, AppOptions } from "../../src/server";
 import { createApp } from "../../src/server";
-import type { Clock } from "../../src/services/clock";
+import type { Clock } from "../../src/core/clock";
 
 export const TEST_DB = (process.env.TEST_DB ?? "sqlite") as "sqlite" | "mariadb";
 /**

@@ -1,6 +1,6 @@
 // GraphQL shapes of the identity surface: users, organizations, memberships, tokens.
 import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
-import type { UserEntity } from "../../entities/user.entity";
+import type { UserProfile } from "../../services/identity/user.service";
 import { DateTimeScalar, DetailsPayload, ObjectDetails } from "./common.types";
 
 export enum UserType {
@@ -87,7 +87,7 @@ export class User {
   })
   displayName!: string;
 
-  static from(entity: UserEntity): User {
+  static from(entity: UserProfile): User {
     return Object.assign(new User(), {
       id: entity.id,
       organizationId: entity.organizationId,

@@ -1,11 +1,11 @@
 // First run: a default organization, a machine user holding IAM_OWNER, and a token for it.
-import type { Database } from "../db/database";
-import { isUniqueViolation } from "../db/database";
-import { InstanceEntity, INSTANCE_ROW_ID } from "../entities/instance.entity";
-import { INSTANCE_SCOPE, MembershipEntity } from "../entities/membership.entity";
-import { ApiError } from "../errors";
-import type { Clock, IdGenerator } from "./clock";
-import type { EventStore } from "./event-store";
+import type { Database } from "../../db/database";
+import { isUniqueViolation } from "../../db/database";
+import { InstanceEntity, INSTANCE_ROW_ID } from "../../entities/instance.entity";
+import { INSTANCE_SCOPE, MembershipEntity } from "../../entities/membership.entity";
+import { ApiError } from "../../errors";
+import type { Clock, IdGenerator } from "../../core/clock";
+import type { EventStore } from "../../core/event-store";
 import type { OrganizationService } from "./organization.service";
 import type { TokenService } from "./token.service";
 import type { UserService } from "./user.service";

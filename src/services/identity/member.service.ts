@@ -1,19 +1,19 @@
 // Memberships: granting roles in an organization or on the whole instance.
 import type { ObjectLiteral, SelectQueryBuilder } from "typeorm";
 import { z } from "zod";
-import type { Database } from "../db/database";
-import { INSTANCE_SCOPE, MembershipEntity } from "../entities/membership.entity";
-import { ApiError } from "../errors";
-import type { Clock } from "./clock";
-import type { EventStore, WriteDetails } from "./event-store";
+import type { Database } from "../../db/database";
+import { INSTANCE_SCOPE, MembershipEntity } from "../../entities/membership.entity";
+import { ApiError } from "../../errors";
+import type { Clock } from "../../core/clock";
+import type { EventStore, WriteDetails } from "../../core/event-store";
 import type { OrganizationService } from "./organization.service";
 import type { PermissionService } from "./permissions";
 import { INSTANCE_ROLES, ORG_ROLES, grantPermission, grantorsOf } from "./permissions";
-import type { RequestContext } from "./request-context";
-import { requireCaller } from "./request-context";
+import type { RequestContext } from "../../core/request-context";
+import { requireCaller } from "../../core/request-context";
 import type { UserService } from "./user.service";
 import { userAggregate } from "./user.service";
-import { parseInput } from "./validation";
+import { parseInput } from "../../core/validation";
 
 const rolesInput = (allowed: readonly string[]) =>
   z.object({

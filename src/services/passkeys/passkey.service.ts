@@ -1,27 +1,27 @@
 // Registering a passkey (ZITADEL user v2 RegisterPasskey / VerifyPasskeyRegistration), listing and
 // removing stored passkeys. A code is spent only when its passkey is stored.
 import type { EntityManager } from "typeorm";
-import type { Config } from "../config";
-import type { Database } from "../db/database";
-import type { Metrics } from "../metrics";
-import { isUniqueViolation } from "../db/database";
-import { PasskeyRegistrationEntity } from "../entities/passkey-registration.entity";
-import { PasskeyEntity } from "../entities/passkey.entity";
-import type { UserEntity } from "../entities/user.entity";
-import { ApiError } from "../errors";
-import type { OutboxService } from "../mail/outbox.service";
-import type { Clock, IdGenerator } from "./clock";
-import type { EventStore, WriteDetails } from "./event-store";
-import type { PasskeyCodeService } from "./passkey-code.service";
-import { PASSKEY_TOKEN_EVENTS } from "./passkey-events";
-import { assertEligible } from "./passkey-link.service";
-import { secureRandomBytes } from "./random-pool";
+import type { Config } from "../../config";
+import type { Database } from "../../db/database";
+import type { Metrics } from "../../core/metrics";
+import { isUniqueViolation } from "../../db/database";
+import { PasskeyRegistrationEntity } from "../../entities/passkey-registration.entity";
+import { PasskeyEntity } from "../../entities/passkey.entity";
+import type { UserEntity } from "../../entities/user.entity";
+import { ApiError } from "../../errors";
+import type { OutboxService } from "../../mail/outbox.service";
+import type { Clock, IdGenerator } from "../../core/clock";
+import type { EventStore, WriteDetails } from "../../core/event-store";
+import type { PasskeyCodeService } from "../links/passkey-code.service";
+import { PASSKEY_TOKEN_EVENTS } from "../../core/event-names";
+import { assertEligible } from "../links/passkey-link.service";
+import { secureRandomBytes } from "../../core/random-pool";
 import type { RelyingParty } from "./relying-party";
-import type { RequestContext } from "./request-context";
-import { requireCaller } from "./request-context";
-import type { UserService } from "./user.service";
-import { userAggregate } from "./user.service";
-import { isResourceId, parseInput, trimmed } from "./validation";
+import type { RequestContext } from "../../core/request-context";
+import { requireCaller } from "../../core/request-context";
+import type { UserService } from "../identity/user.service";
+import { userAggregate } from "../identity/user.service";
+import { isResourceId, parseInput, trimmed } from "../../core/validation";
 
 export type PasskeyAuthenticatorKind = "UNSPECIFIED" | "PLATFORM" | "CROSS_PLATFORM";
 

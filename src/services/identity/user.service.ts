@@ -1,19 +1,19 @@
 // Users: creation, lookup, state changes and removal, each with its events in one transaction.
 import type { EntityManager } from "typeorm";
 import { z } from "zod";
-import { CompiledSelect } from "../db/compiled-sql";
-import type { Database } from "../db/database";
-import { isUniqueViolation } from "../db/database";
-import { MembershipEntity } from "../entities/membership.entity";
-import type { UserStateValue } from "../entities/user.entity";
-import { UserEntity } from "../entities/user.entity";
-import { ApiError } from "../errors";
-import type { Clock, IdGenerator } from "./clock";
-import type { EventStore, NewEvent, WriteDetails } from "./event-store";
+import { CompiledSelect } from "../../db/compiled-sql";
+import type { Database } from "../../db/database";
+import { isUniqueViolation } from "../../db/database";
+import { MembershipEntity } from "../../entities/membership.entity";
+import type { UserStateValue } from "../../entities/user.entity";
+import { UserEntity } from "../../entities/user.entity";
+import { ApiError } from "../../errors";
+import type { Clock, IdGenerator } from "../../core/clock";
+import type { EventStore, NewEvent, WriteDetails } from "../../core/event-store";
 import type { OrganizationService } from "./organization.service";
 import type { Permission, PermissionService } from "./permissions";
-import type { Caller, RequestContext } from "./request-context";
-import { requireCaller } from "./request-context";
+import type { Caller, RequestContext } from "../../core/request-context";
+import { requireCaller } from "../../core/request-context";
 import {
   columnLength,
   email,
@@ -22,7 +22,7 @@ import {
   optionalTrimmed,
   parseInput,
   trimmed,
-} from "./validation";
+} from "../../core/validation";
 
 const length = (property: keyof UserEntity) => columnLength(UserEntity, property);
 
@@ -103,6 +103,22 @@ export type RoleGrantHook = (
 ) => Promise<NewEvent[]>;
 
 /** A user as `findExisting` reads it, with the scopes it holds roles in ("" for the instance). */
+/** What the API layers read of a user: the profile, never the row's bookkeeping columns. */
+export type UserProfile = Pick<
+  UserEntity,
+  | "id"
+  | "organizationId"
+  | "type"
+  | "state"
+  | "username"
+  | "email"
+  | "emailVerified"
+  | "givenName"
+  | "familyName"
+  | "preferredLanguage"
+  | "displayName"
+>;
+
 export type ExistingUser = UserEntity & { roleScopes: readonly string[] };
 
 export class UserService {

@@ -1,5 +1,5 @@
 // Registration codes drawn uniformly from [A-Za-z0-9] with a cryptographic generator.
-import { secureRandomBytes } from "./random-pool";
+import { secureRandomBytes } from "../../core/random-pool";
 
 export const CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 

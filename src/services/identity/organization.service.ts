@@ -1,15 +1,15 @@
 // Organizations: creation and lookup.
 import type { EntityManager } from "typeorm";
 import { z } from "zod";
-import type { Database } from "../db/database";
-import { OrganizationEntity } from "../entities/organization.entity";
-import { ApiError } from "../errors";
-import type { Clock, IdGenerator } from "./clock";
-import type { EventStore, WriteDetails } from "./event-store";
+import type { Database } from "../../db/database";
+import { OrganizationEntity } from "../../entities/organization.entity";
+import { ApiError } from "../../errors";
+import type { Clock, IdGenerator } from "../../core/clock";
+import type { EventStore, WriteDetails } from "../../core/event-store";
 import type { PermissionService } from "./permissions";
-import type { RequestContext } from "./request-context";
-import { requireCaller } from "./request-context";
-import { columnLength, isResourceId, parseInput, trimmed } from "./validation";
+import type { RequestContext } from "../../core/request-context";
+import { requireCaller } from "../../core/request-context";
+import { columnLength, isResourceId, parseInput, trimmed } from "../../core/validation";
 
 const addOrganizationInput = z.object({
   name: trimmed(columnLength(OrganizationEntity, "name")),

@@ -1,26 +1,26 @@
 // The three passkey-link operations: return a link, email a link (v1), and the v2 operation that
 // either returns the code or emails a link built from a client template.
 import type { EntityManager, ObjectLiteral, SelectQueryBuilder } from "typeorm";
-import type { Config } from "../config";
-import type { Database } from "../db/database";
-import { OutboxMessageEntity } from "../entities/outbox-message.entity";
-import { PasskeyCodeEntity } from "../entities/passkey-code.entity";
-import type { UserEntity } from "../entities/user.entity";
-import { ApiError } from "../errors";
-import type { OutboxService } from "../mail/outbox.service";
-import { recipientKey } from "../mail/outbox.service";
-import type { IssuedMedium, Metrics } from "../metrics";
-import type { Clock } from "./clock";
-import type { EventStore, WriteDetails } from "./event-store";
-import { LinkTemplate } from "./link-template";
+import type { Config } from "../../config";
+import type { Database } from "../../db/database";
+import { OutboxMessageEntity } from "../../entities/outbox-message.entity";
+import { PasskeyCodeEntity } from "../../entities/passkey-code.entity";
+import type { UserEntity } from "../../entities/user.entity";
+import { ApiError } from "../../errors";
+import type { OutboxService } from "../../mail/outbox.service";
+import { recipientKey } from "../../mail/outbox.service";
+import type { IssuedMedium, Metrics } from "../../core/metrics";
+import type { Clock } from "../../core/clock";
+import type { EventStore, WriteDetails } from "../../core/event-store";
+import { LinkTemplate } from "../../config/link-template";
 import type { IssuedCode, PasskeyCodeService } from "./passkey-code.service";
-import { PASSKEY_EVENTS } from "./passkey-events";
-import type { Permission } from "./permissions";
-import type { Caller, RequestContext } from "./request-context";
-import { requireCaller } from "./request-context";
-import { parseDbDate } from "./token.service";
-import type { UserService } from "./user.service";
-import { userAggregate } from "./user.service";
+import { PASSKEY_EVENTS } from "../../core/event-names";
+import type { Permission } from "../identity/permissions";
+import type { Caller, RequestContext } from "../../core/request-context";
+import { requireCaller } from "../../core/request-context";
+import { parseDbDate } from "../identity/token.service";
+import type { UserService } from "../identity/user.service";
+import { userAggregate } from "../identity/user.service";
 
 export interface CreateRegistrationLinkRequest {
   userId: string;

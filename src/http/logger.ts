@@ -1,7 +1,7 @@
 // pino options for Fastify's logger: secrets are redacted wherever they could appear.
 import type { FastifyRequest, FastifyServerOptions } from "fastify";
 import { QueryFailedError } from "typeorm";
-import type { Config } from "./config";
+import type { Config } from "../config";
 
 export const REDACTED_PATHS = [
   "req.headers.authorization",

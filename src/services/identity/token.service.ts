@@ -2,19 +2,19 @@
 import { hash, randomBytes } from "node:crypto";
 import type { EntityManager } from "typeorm";
 import { z } from "zod";
-import type { Database } from "../db/database";
-import { MembershipEntity } from "../entities/membership.entity";
-import { PersonalAccessTokenEntity } from "../entities/personal-access-token.entity";
-import { UserEntity } from "../entities/user.entity";
-import { ApiError } from "../errors";
-import type { Clock, IdGenerator } from "./clock";
-import type { EventStore, NewEvent, WriteDetails } from "./event-store";
+import type { Database } from "../../db/database";
+import { MembershipEntity } from "../../entities/membership.entity";
+import { PersonalAccessTokenEntity } from "../../entities/personal-access-token.entity";
+import { UserEntity } from "../../entities/user.entity";
+import { ApiError } from "../../errors";
+import type { Clock, IdGenerator } from "../../core/clock";
+import type { EventStore, NewEvent, WriteDetails } from "../../core/event-store";
 import { mintedWithoutGrantRight } from "./member.service";
-import type { Caller, RequestContext } from "./request-context";
-import { mintingAuthority, requireCaller } from "./request-context";
+import type { Caller, RequestContext } from "../../core/request-context";
+import { mintingAuthority, requireCaller } from "../../core/request-context";
 import type { DisablingChange, UserService } from "./user.service";
 import { userAggregate } from "./user.service";
-import { isResourceId, parseInput, storableDate } from "./validation";
+import { isResourceId, parseInput, storableDate } from "../../core/validation";
 
 /** Recognisable prefix so secret scanners can find leaked tokens. */
 const TOKEN_PREFIX = "plk_";

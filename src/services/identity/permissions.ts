@@ -1,7 +1,7 @@
 // Roles, the permissions they grant, and the check "may this caller do X in organization O".
-import { INSTANCE_SCOPE } from "../entities/membership.entity";
-import { ApiError } from "../errors";
-import type { Caller } from "./request-context";
+import { INSTANCE_SCOPE } from "../../entities/membership.entity";
+import { ApiError } from "../../errors";
+import type { Caller } from "../../core/request-context";
 
 export const INSTANCE_ROLES = ["IAM_OWNER", "IAM_USER_MANAGER"] as const;
 export const ORG_ROLES = ["ORG_OWNER", "ORG_USER_MANAGER"] as const;

@@ -1,8 +1,8 @@
 // Environment -> one validated, typed Config. Every problem is reported at once, then start-up stops.
 import { z } from "zod";
-import { ApiError } from "./errors";
-import { LinkTemplate } from "./services/link-template";
-import { isLoopbackHost } from "./services/url-rules";
+import { ApiError } from "../errors";
+import { LinkTemplate } from "./link-template";
+import { isLoopbackHost } from "./url-rules";
 
 const DEFAULT_LINK_PATH =
   "/ui/login/login/passwordless/init?userID={{.UserID}}&orgID={{.OrgID}}&codeID={{.CodeID}}&code={{.Code}}";

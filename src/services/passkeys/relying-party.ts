@@ -7,7 +7,7 @@ import type {
   RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import { generateRegistrationOptions, verifyRegistrationResponse } from "@simplewebauthn/server";
-import type { Config } from "../config";
+import type { Config } from "../../config";
 
 export interface CredentialHolder {
   /** Opaque user handle: the user's ID, never the e-mail address. */

@@ -1,11 +1,11 @@
 // Who is calling, from the request headers: one function for both API layers (GraphQL and REST),
 // so bearer tokens and x-zitadel-orgid mean exactly the same on every route.
 import type { IncomingHttpHeaders } from "node:http";
-import type { Database } from "./db/database";
-import { ApiError } from "./errors";
-import type { OrganizationService } from "./services/organization.service";
-import type { RequestContext } from "./services/request-context";
-import type { TokenService } from "./services/token.service";
+import type { Database } from "../db/database";
+import { ApiError } from "../errors";
+import type { OrganizationService } from "../services/identity/organization.service";
+import type { RequestContext } from "../core/request-context";
+import type { TokenService } from "../services/identity/token.service";
 
 export interface Authenticator {
   db: Database;
