@@ -47,6 +47,28 @@ export class PasskeyEntity {
   @Column(idColumn("registered_with_code_id", { nullable: true }))
   registeredWithCodeId!: string | null;
 
+  /**
+   * The authority the passkey was registered under (SPEC 13): the code's `granted_by`, or the
+   * calling credential's when the user registered it itself.
+   */
+  @Column(idColumn("granted_by"))
+  grantedBy!: string;
+
+  /** The authenticator said the credential may be synced (BE flag), as stored at registration. */
+  @Column({ name: "backup_eligible", type: "boolean", default: false })
+  backupEligible!: boolean;
+
+  @Column(timestampColumn("last_used_at", { nullable: true }))
+  lastUsedAt!: Date | null;
+
+  /** A sign-in presented a counter that did not rise: a suspected clone (SPEC 18). */
+  @Column({ name: "clone_warning", type: "boolean", default: false })
+  cloneWarning!: boolean;
+
+  /** When the owner was last mailed about a suspected clone (at most one notice a day). */
+  @Column(timestampColumn("clone_notified_at", { nullable: true }))
+  cloneNotifiedAt!: Date | null;
+
   @Column(timestampColumn("created_at"))
   createdAt!: Date;
 }

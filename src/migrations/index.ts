@@ -7,6 +7,7 @@ import { Passkeys1764000000000 } from "./1764000000000-passkeys";
 import { OutboxShards1764100000000 } from "./1764100000000-outbox-shards";
 import { MailRecipients1764200000000 } from "./1764200000000-mail-recipients";
 import { GrantedBy1764300000000 } from "./1764300000000-granted-by";
+import { PasskeyLifecycle1764350000000 } from "./1764350000000-passkey-lifecycle";
 
 export const MIGRATIONS = [
   Identity1763700000000,
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   OutboxShards1764100000000,
   MailRecipients1764200000000,
   GrantedBy1764300000000,
+  PasskeyLifecycle1764350000000,
 ];

@@ -246,7 +246,7 @@ export class PasskeyCodeService {
    * Spends an ACTIVE code when the passkey it authorised is stored: the row is re-read under a
    * lock, so a code revoked, expired or used meanwhile fails the whole registration.
    */
-  async consume(tx: EntityManager, codeId: string): Promise<void> {
+  async consume(tx: EntityManager, codeId: string): Promise<{ grantedBy: string }> {
     const row = await this.db
       .forUpdate(tx.createQueryBuilder(PasskeyCodeEntity, "c").where("c.id = :codeId", { codeId }))
       .getOne();
@@ -254,6 +254,7 @@ export class PasskeyCodeService {
     const state = effectiveState(row, this.clock.now());
     if (state !== "ACTIVE") throw endedCode(state);
     await this.update(tx, row.id, { state: "USED", endedAt: this.clock.now() });
+    return { grantedBy: row.grantedBy };
   }
 
   /**

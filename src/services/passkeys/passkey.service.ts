@@ -18,7 +18,7 @@ import { assertEligible } from "../links/passkey-link.service";
 import { secureRandomBytes } from "../../core/random-pool";
 import type { RelyingParty } from "./relying-party";
 import type { RequestContext } from "../../core/request-context";
-import { requireCaller } from "../../core/request-context";
+import { mintingAuthority, requireCaller } from "../../core/request-context";
 import type { UserService } from "../identity/user.service";
 import { userAggregate } from "../identity/user.service";
 import { isResourceId, parseInput, trimmed } from "../../core/validation";
@@ -205,8 +205,12 @@ export class PasskeyService {
         await this.endRegistration(tx, registration.id);
         return refuse(credentialTaken());
       }
-      // Re-read under a lock: a code revoked or expired since registerPasskey fails it all.
-      if (registration.codeId !== null) await this.codes.consume(tx, registration.codeId);
+      // Re-read under a lock: a code revoked or expired since registerPasskey fails it all. The
+      // passkey carries the code's authority, or the signed-in user's credential's (SPEC 13).
+      const grantedBy =
+        registration.codeId !== null
+          ? (await this.codes.consume(tx, registration.codeId)).grantedBy
+          : mintingAuthority(requireCaller(ctx), user.id);
       await this.insertPasskey(tx, {
         id: registration.id,
         userId: user.id,
@@ -220,6 +224,11 @@ export class PasskeyService {
         backedUp: credential.backedUp,
         name,
         registeredWithCodeId: registration.codeId,
+        grantedBy,
+        backupEligible: credential.backupEligible,
+        lastUsedAt: null,
+        cloneWarning: false,
+        cloneNotifiedAt: null,
         createdAt: now,
       });
       await tx

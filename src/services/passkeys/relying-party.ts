@@ -24,6 +24,8 @@ export interface VerifiedCredential {
   transports: string[];
   aaguid: string;
   backedUp: boolean;
+  /** The BE flag: the credential may be synced ("multiDevice" in the library's words). */
+  backupEligible: boolean;
 }
 
 export class RelyingParty {
@@ -88,6 +90,7 @@ export class RelyingParty {
       transports: credential.transports ?? [],
       aaguid: registrationInfo.aaguid,
       backedUp: registrationInfo.credentialBackedUp,
+      backupEligible: registrationInfo.credentialDeviceType === "multiDevice",
     };
   }
 }
