@@ -88,7 +88,7 @@ describe("one-way floors", () => {
     );
     const [result] = JSON.parse(out) as { messages: { ruleId: string }[] }[];
     expect(result?.messages.map((m) => m.ruleId)).toContain("layers/one-way");
-  }, 60_000);
+  }, 120_000);
 
   it("passes downward imports", async () => {
     expect(

@@ -127,8 +127,11 @@ describe("a failed start writes nothing", () => {
       stdio: "ignore",
     });
     try {
-      await eventually("admin.pat", () =>
-        fs.existsSync(path.join(dataDir, "admin.pat")) ? true : undefined,
+      // A whole server start (migrations included) on a busy CI machine: give it time.
+      await eventually(
+        "admin.pat",
+        () => (fs.existsSync(path.join(dataDir, "admin.pat")) ? true : undefined),
+        45_000,
       );
       expect(await owners()).toBe(1);
     } finally {

@@ -11,9 +11,9 @@ export class PasskeyLifecycle1764350000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.addColumns("passkeys", [
       new TableColumn(id("granted_by", { isNullable: true })),
-      new TableColumn({ name: "backup_eligible", type: "boolean", default: false }),
+      new TableColumn({ name: "backup_eligible", type: "boolean", default: 0 }),
       new TableColumn(timestamp("last_used_at", { isNullable: true })),
-      new TableColumn({ name: "clone_warning", type: "boolean", default: false }),
+      new TableColumn({ name: "clone_warning", type: "boolean", default: 0 }),
       new TableColumn(timestamp("clone_notified_at", { isNullable: true })),
     ]);
     // Passkeys stored before this column: a code's authority when a code opened the registration,
