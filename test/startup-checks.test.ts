@@ -138,7 +138,7 @@ describe("a failed start writes nothing", () => {
       started.kill("SIGTERM");
       await new Promise((resolve) => started.once("exit", resolve));
     }
-  });
+  }, 90_000);
 
   it.each(["PORT", "METRICS_PORT"])("with a %s another process listens on", async (name) => {
     const taken = net.createServer();
