@@ -29,6 +29,7 @@ import {
 import { addMetricsRoute, createMetricsServer, recordRequestDurations } from "./http/metrics";
 import { assertPortFree } from "./http/port-check";
 import { requestLogPlugin, withRequestLog } from "./http/request-log";
+import { registerWellKnownWebauthn } from "./http/well-known";
 import { loggerOptions } from "./http/logger";
 import { MailTemplates } from "./mail/mail-templates";
 import { createMailTransport } from "./mail/mail-transport";
@@ -106,13 +107,14 @@ export function createServices(
     config,
     metrics,
   );
+  const relyingParty = new RelyingParty(config.webauthn);
   const passkeys = new PasskeyService(
     db,
     events,
     users,
     passkeyCodes,
     outbox,
-    new RelyingParty(config.webauthn),
+    relyingParty,
     clock,
     ids,
     config,
@@ -135,6 +137,7 @@ export function createServices(
     outbox,
     passkeyCodes,
     passkeyLinks,
+    relyingParty,
     passkeys,
   };
 }
@@ -279,6 +282,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "database unavailable" });
   });
   registerRegistrationPage(http);
+  registerWellKnownWebauthn(http, services.relyingParty.relatedOrigins);
   await http.register(async (scope) => {
     scope.setErrorHandler(graphqlErrorHandler);
     await scope.register(fastifyApollo(apollo), {

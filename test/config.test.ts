@@ -106,6 +106,7 @@ describe("the WebAuthn relying party", () => {
       rpId: "id.example.com",
       rpName: "Passkey Links",
       origins: ["https://id.example.com"],
+      relatedOrigins: [],
       timeoutSeconds: 300,
     });
   });

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { ApiError } from "../errors";
 import { LinkTemplate } from "./link-template";
-import { isLoopbackHost } from "./url-rules";
+import { isLoopbackHost, parseExactOrigin } from "./url-rules";
 
 const DEFAULT_LINK_PATH =
   "/ui/login/login/passwordless/init?userID={{.UserID}}&orgID={{.OrgID}}&codeID={{.CodeID}}&code={{.Code}}";
@@ -53,6 +53,21 @@ const origins = z
       .filter((entry) => entry.length > 0),
   )
   .pipe(z.array(httpUrl.transform((url) => url.origin)));
+
+/**
+ * WEBAUTHN_RELATED_ORIGINS: origins on any host that may use the RP ID (WebAuthn related origin
+ * requests). Every entry is checked on its own, one problem each; duplicates count once.
+ */
+const relatedOrigins = z.string().transform((value, ctx) => {
+  const accepted = new Set<string>();
+  for (const entry of value.split(",").map((part) => part.trim())) {
+    if (entry.length === 0) continue;
+    const parsed = parseExactOrigin(entry);
+    if ("problem" in parsed) ctx.addIssue({ code: "custom", message: parsed.problem });
+    else accepted.add(parsed.origin);
+  }
+  return [...accepted];
+});
 
 const emptyAsUndefined = (value: unknown) =>
   typeof value === "string" && value.trim() === "" ? undefined : value;
@@ -123,6 +138,7 @@ const envSchema = z.object({
     .optional(),
   WEBAUTHN_RP_NAME: z.string().trim().min(1).max(100).default("Passkey Links"),
   WEBAUTHN_ORIGINS: origins.optional(),
+  WEBAUTHN_RELATED_ORIGINS: relatedOrigins.default([]),
   WEBAUTHN_TIMEOUT_SECONDS: int(30, 3600).default(300),
   METRICS_PORT: int(1, 65535).optional(),
   CORS_ORIGINS: origins.default([]),
@@ -156,6 +172,7 @@ const webauthnSchema = envSchema.pick({
   WEBAUTHN_RP_ID: true,
   WEBAUTHN_RP_NAME: true,
   WEBAUTHN_ORIGINS: true,
+  WEBAUTHN_RELATED_ORIGINS: true,
   WEBAUTHN_TIMEOUT_SECONDS: true,
 });
 
@@ -180,6 +197,7 @@ function webauthnSettings(e: z.output<typeof webauthnSchema>) {
       rpId,
       rpName: e.WEBAUTHN_RP_NAME,
       origins,
+      relatedOrigins: e.WEBAUTHN_RELATED_ORIGINS,
       timeoutSeconds: e.WEBAUTHN_TIMEOUT_SECONDS,
     },
     problems,
@@ -245,7 +263,17 @@ export interface Config {
     shutdownTimeoutMs: number;
   };
   /** The WebAuthn relying party; never taken from a request. */
-  webauthn: { rpId: string; rpName: string; origins: string[]; timeoutSeconds: number };
+  webauthn: {
+    rpId: string;
+    rpName: string;
+    origins: string[];
+    /**
+     * Origins on other hosts that may use the RP ID (WEBAUTHN_RELATED_ORIGINS): served at
+     * /.well-known/webauthn and accepted in ceremonies like `origins`.
+     */
+    relatedOrigins: string[];
+    timeoutSeconds: number;
+  };
   /** Set: /metrics is served only on this port, not on `port`. */
   metricsPort: number | undefined;
   /** Browser origins allowed to call the API cross-origin (none by default). */

@@ -8,3 +8,34 @@ export function isLoopbackHost(hostname: string): boolean {
   if (isIP(host) === 4) return host.startsWith("127.");
   return host === "::1";
 }
+
+/**
+ * A configured origin written as nothing but `scheme://host[:port]` (a trailing slash is fine):
+ * no user info, path, query, fragment, backslash or white space, so an entry can neither carry
+ * more than it says nor be read as another host (`https://a.example@b.example`). `https:`, or
+ * `http:` on a loopback host as everywhere else; a host name, since browsers run no WebAuthn
+ * ceremony on an IP address. Returns the origin as browsers serialize it, or why not.
+ */
+export function parseExactOrigin(entry: string): { origin: string } | { problem: string } {
+  const shown = JSON.stringify(entry.length > 100 ? `${entry.slice(0, 100)}…` : entry);
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/]*)/i.exec(entry)?.[1] ?? "";
+  if (authority.includes("@")) {
+    // Not echoed: what stands before "@" may be a password.
+    return { problem: "an entry has user info (user@ or user:password@): give the origin alone" };
+  }
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#\\\s@]+\/?$/i.test(entry) || !URL.canParse(entry)) {
+    return {
+      problem: `${shown} must be an origin alone, scheme://host[:port], without path, query or fragment`,
+    };
+  }
+  const url = new URL(entry);
+  if (!(url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname)))) {
+    return { problem: `${shown} must be https (http is allowed only for loopback hosts)` };
+  }
+  if (isIP(url.hostname.replace(/^\[|\]$/g, "")) !== 0 && !isLoopbackHost(url.hostname)) {
+    return {
+      problem: `${shown} must name a host: browsers run no WebAuthn ceremony on an IP address`,
+    };
+  }
+  return { origin: url.origin };
+}

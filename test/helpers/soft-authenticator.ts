@@ -37,6 +37,8 @@ export interface CreateOverrides {
   userVerified?: boolean;
   rpId?: string;
   credentialId?: Buffer;
+  /** The authenticator's AAGUID (16 bytes); default all zero, as under attestation "none". */
+  aaguid?: Buffer;
 }
 
 export class SoftAuthenticator {
@@ -68,7 +70,7 @@ export class SoftAuthenticator {
         .digest(),
       Buffer.from([flags]),
       Buffer.alloc(4),
-      Buffer.alloc(16),
+      overrides.aaguid ?? Buffer.alloc(16),
       idLength,
       credentialId,
       coseKey,

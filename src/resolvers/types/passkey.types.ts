@@ -85,6 +85,15 @@ export class VerifyPasskeyRegistrationInput {
 @ObjectType({ description: "The result of verifyPasskeyRegistration: the passkey is stored." })
 export class VerifyPasskeyRegistrationPayload extends DetailsPayload {}
 
+@ObjectType({
+  description:
+    "Who made a passkey, from its authenticator's AAGUID in the community list passkeydeveloper/passkey-authenticator-aaguids.",
+})
+export class PasskeyProvider {
+  @Field(() => String, { description: 'The provider\'s name, e.g. "Google Password Manager".' })
+  name!: string;
+}
+
 @ObjectType({ description: "A stored passkey; never its key material." })
 export class Passkey {
   @Field(() => ID, { description: "The passkey's ID (the passkeyId it was registered under)." })
@@ -107,6 +116,12 @@ export class Passkey {
     description: "Whether the authenticator reported a synced (backed-up) key.",
   })
   backedUp!: boolean;
+
+  @Field(() => PasskeyProvider, {
+    nullable: true,
+    description: "The passkey provider, by the authenticator's AAGUID; null when it is unknown.",
+  })
+  provider!: PasskeyProvider | null;
 }
 
 @InputType({ description: "The stored passkey to delete." })

@@ -17,6 +17,8 @@ import { PASSKEY_TOKEN_EVENTS } from "../../core/event-names";
 import { assertEligible } from "../links/passkey-link.service";
 import { secureRandomBytes } from "../../core/random-pool";
 import type { RelyingParty } from "./relying-party";
+import type { PasskeyProvider } from "./passkey-providers";
+import { passkeyProvider } from "./passkey-providers";
 import type { RequestContext } from "../../core/request-context";
 import { mintingAuthority, requireCaller } from "../../core/request-context";
 import type { UserService } from "../identity/user.service";
@@ -55,6 +57,8 @@ export interface PasskeyInfo {
   createdAt: Date;
   registeredWithCodeId: string | null;
   backedUp: boolean;
+  /** From the authenticator's AAGUID (community list); null when unknown. */
+  provider: PasskeyProvider | null;
 }
 
 /**
@@ -279,12 +283,13 @@ export class PasskeyService {
         .orderBy("p.createdAt", "ASC")
         .addOrderBy("p.id", "ASC")
         .getMany();
-      return rows.map(({ id, name, createdAt, registeredWithCodeId, backedUp }) => ({
+      return rows.map(({ id, name, createdAt, registeredWithCodeId, backedUp, aaguid }) => ({
         id,
         name,
         createdAt,
         registeredWithCodeId,
         backedUp,
+        provider: passkeyProvider(aaguid),
       }));
     });
   }

@@ -1,5 +1,6 @@
 // The WebAuthn relying party: creation options and registration verification through
-// @simplewebauthn/server. RP ID, name and accepted origins come only from configuration.
+// @simplewebauthn/server. RP ID, name and accepted origins come only from configuration, and this
+// is the one place that knows which origins a ceremony may come from.
 import { createHash } from "node:crypto";
 import type {
   AuthenticatorAttachment,
@@ -29,7 +30,20 @@ export interface VerifiedCredential {
 }
 
 export class RelyingParty {
-  constructor(private readonly settings: Config["webauthn"]) {}
+  /**
+   * Every origin a registration or sign-in response may come from: WEBAUTHN_ORIGINS (the RP ID
+   * and its subdomains), then WEBAUTHN_RELATED_ORIGINS (other hosts, WebAuthn related origins).
+   */
+  readonly expectedOrigins: readonly string[];
+  /** The related origins alone, as served at /.well-known/webauthn. */
+  readonly relatedOrigins: readonly string[];
+
+  constructor(private readonly settings: Config["webauthn"]) {
+    this.relatedOrigins = Object.freeze([...new Set(settings.relatedOrigins)]);
+    this.expectedOrigins = Object.freeze([
+      ...new Set([...settings.origins, ...settings.relatedOrigins]),
+    ]);
+  }
 
   get id(): string {
     return this.settings.rpId;
@@ -69,14 +83,14 @@ export class RelyingParty {
   }
 
   /**
-   * Verifies the browser's RegistrationResponseJSON against the expected challenge, the configured
-   * origins and RP ID, with user verification required. Throws with the library's reason.
+   * Verifies the browser's RegistrationResponseJSON against the expected challenge, the expected
+   * origins and the RP ID, with user verification required. Throws with the library's reason.
    */
   async verifyRegistration(response: unknown, challenge: string): Promise<VerifiedCredential> {
     const { verified, registrationInfo } = await verifyRegistrationResponse({
       response: response as RegistrationResponseJSON,
       expectedChallenge: challenge,
-      expectedOrigin: this.settings.origins,
+      expectedOrigin: [...this.expectedOrigins],
       expectedRPID: this.settings.rpId,
       requireUserVerification: true,
     });
