@@ -19,7 +19,8 @@ import { connectDatabase, migrateDatabase } from "./db/connect";
 import type { Database } from "./db/database";
 import { ApiError, createFormatError, toGraphQLError } from "./errors";
 import { registerCors } from "./http/cors";
-import { documentLimitRules } from "./http/document-limits";
+import { DocumentCache } from "./http/document-cache";
+import { documentLimitRules, queryLengthLimit } from "./http/document-limits";
 import {
   graphqlErrorHandler,
   httpStatusOf,
@@ -256,6 +257,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     parseOptions: { maxTokens: config.http.maxTokens },
+    // Bounded by what the documents hold, not the size of their AST (issue 18, item 9).
+    documentStore: new DocumentCache(),
+    // Automatic persisted queries: unsupported (README), and a cache anonymous callers could fill.
+    persistedQueries: false,
     validationRules: documentLimitRules(config),
     plugins: [
       fastifyApolloDrainPlugin(http),
@@ -281,6 +286,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   registerRegistrationPage(http);
   await http.register(async (scope) => {
     scope.setErrorHandler(graphqlErrorHandler);
+    scope.addHook("preHandler", queryLengthLimit(config.http.maxQueryLength));
     await scope.register(fastifyApollo(apollo), {
       path: "/graphql",
       context: withRequestLog((request: FastifyRequest) => requestContext(services, request)),
