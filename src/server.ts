@@ -362,7 +362,7 @@ async function bootstrapOnFirstRun(services: Services, http: FastifyInstance): P
     // The file is written before the owner commits: a DATA_DIR that cannot be written fails the
     // start with nothing committed, instead of leaving an owner whose token nobody has.
     result = await services.bootstrap.bootstrap("Default", ({ token }) => {
-      fs.mkdirSync(services.config.dataDir, { recursive: true });
+      fs.mkdirSync(services.config.dataDir, { recursive: true, mode: 0o700 });
       fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
       fs.chmodSync(file, 0o600);
     });
