@@ -28,6 +28,7 @@ export const ERROR_IDS = {
   "GQL-OPERATION": "The operation to run could not be determined.",
   "GQL-PQ-NOT-FOUND": "Persisted queries are not supported.",
   "GQL-PQ-UNSUPPORTED": "Persisted queries are not supported.",
+  "GQL-query-too-long": "The query text is longer than GRAPHQL_MAX_QUERY_LENGTH characters.",
   "HTTP-bad-request": "The HTTP request is malformed.",
   "HTTP-body-too-large": "The request body is larger than BODY_LIMIT_BYTES.",
   "HTTP-content-type": "The request body must be application/json.",
@@ -48,6 +49,8 @@ export const ERROR_IDS = {
   "LINK-template-invalid-character":
     "urlTemplate has spaces, backslashes, quotes, angle brackets or non-ASCII around placeholders.",
   "LINK-template-placeholder-in-origin": "urlTemplate puts a placeholder in the scheme or host.",
+  "LINK-template-placeholder-in-path":
+    "urlTemplate puts a placeholder in the path: only the query string or fragment may hold one.",
   "LINK-template-not-absolute": "urlTemplate does not yield an absolute URL.",
   "LINK-template-not-https": "urlTemplate does not yield https (http only for loopback hosts).",
   "LINK-template-credentials": "urlTemplate carries user information.",
@@ -56,6 +59,8 @@ export const ERROR_IDS = {
   "MEMBER-exists": "The user already holds roles at that level.",
   "MEMBER-input": "The roles are empty or unknown.",
   "ORG-input": "The organization name is invalid.",
+  "ORG-name-invisible":
+    "The organization name contains an invisible or format character (soft hyphen, zero-width, bidi).",
   "ORG-not-found": "No such organization.",
   "PASSKEY-code-required":
     "Registering a passkey for another user needs a registration code; mint one instead.",
@@ -84,7 +89,10 @@ export const ERROR_IDS = {
   "USER-human-input": "A field of the new human user is invalid.",
   "USER-machine-input": "A field of the new machine user is invalid.",
   "USER-self": "Users cannot deactivate, lock or remove themselves.",
-  "USER-username-taken": "The username is taken in that organization.",
+  "USER-username-taken":
+    "The username is taken in that organization (compared after NFKC and case folding, RFC 8265).",
+  "USER-username-invisible":
+    "The username contains an invisible or format character (soft hyphen, zero-width, bidi).",
   "USER-state-deactivate": "Only active or locked users can be deactivated.",
   "USER-state-reactivate": "Only deactivated users can be reactivated.",
   "USER-state-lock": "Only active users can be locked.",

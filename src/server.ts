@@ -19,7 +19,8 @@ import { connectDatabase, migrateDatabase } from "./db/connect";
 import type { Database } from "./db/database";
 import { ApiError, createFormatError, toGraphQLError } from "./errors";
 import { registerCors } from "./http/cors";
-import { documentLimitRules } from "./http/document-limits";
+import { DocumentCache } from "./http/document-cache";
+import { documentLimitRules, queryLengthLimit } from "./http/document-limits";
 import {
   graphqlErrorHandler,
   httpStatusOf,
@@ -259,6 +260,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     parseOptions: { maxTokens: config.http.maxTokens },
+    // Bounded by what the documents hold, not the size of their AST (issue 18, item 9).
+    documentStore: new DocumentCache(),
+    // Automatic persisted queries: unsupported (README), and a cache anonymous callers could fill.
+    persistedQueries: false,
     validationRules: documentLimitRules(config),
     plugins: [
       fastifyApolloDrainPlugin(http),
@@ -285,6 +290,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   registerWellKnownWebauthn(http, services.relyingParty.relatedOrigins);
   await http.register(async (scope) => {
     scope.setErrorHandler(graphqlErrorHandler);
+    scope.addHook("preHandler", queryLengthLimit(config.http.maxQueryLength));
     await scope.register(fastifyApollo(apollo), {
       path: "/graphql",
       context: withRequestLog((request: FastifyRequest) => requestContext(services, request)),
@@ -360,7 +366,7 @@ async function bootstrapOnFirstRun(services: Services, http: FastifyInstance): P
     // The file is written before the owner commits: a DATA_DIR that cannot be written fails the
     // start with nothing committed, instead of leaving an owner whose token nobody has.
     result = await services.bootstrap.bootstrap("Default", ({ token }) => {
-      fs.mkdirSync(services.config.dataDir, { recursive: true });
+      fs.mkdirSync(services.config.dataDir, { recursive: true, mode: 0o700 });
       fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
       fs.chmodSync(file, 0o600);
     });

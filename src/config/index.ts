@@ -126,6 +126,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_DEPTH: int(2, 100).default(12),
   GRAPHQL_MAX_TOKENS: int(50, 100_000).default(2000),
   GRAPHQL_MAX_ALIASES: int(1, 1000).default(15),
+  GRAPHQL_MAX_QUERY_LENGTH: int(256, 10 * 1024 * 1024).default(16 * 1024),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   WEBAUTHN_RP_ID: z
     .string()
@@ -260,6 +261,8 @@ export interface Config {
     maxDepth: number;
     maxTokens: number;
     maxAliases: number;
+    /** Characters of query text, comments included; apart from (and below) the body limit. */
+    maxQueryLength: number;
     shutdownTimeoutMs: number;
   };
   /** The WebAuthn relying party; never taken from a request. */
@@ -356,6 +359,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxTokens: e.GRAPHQL_MAX_TOKENS,
       maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxQueryLength: e.GRAPHQL_MAX_QUERY_LENGTH,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     },
     webauthn: rp.webauthn,

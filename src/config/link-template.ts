@@ -23,6 +23,7 @@ type TemplateProblem =
   | "unknown-placeholder"
   | "invalid-character"
   | "placeholder-in-origin"
+  | "placeholder-in-path"
   | "not-absolute"
   | "not-https"
   | "credentials"
@@ -38,8 +39,9 @@ export class LinkTemplate {
   ) {}
 
   /**
-   * Parses and checks a template. Placeholders may not appear in the scheme or host, so the
-   * origin is fixed by the template itself and checked against `allowedOrigins` here, once.
+   * Parses and checks a template. Placeholders may appear only in the query string or fragment:
+   * the origin is fixed by the template itself and checked against `allowedOrigins` here, once,
+   * and no value ever lands in a path, which logs record.
    * `maxLength` applies to client-supplied templates (the configured default may be longer).
    */
   static parse(
@@ -68,6 +70,14 @@ export class LinkTemplate {
       .join("");
     if (firstPlaceholder !== -1 && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*[/?#]/.test(prefix)) {
       throw invalid("placeholder-in-origin", "placeholders may appear only after the host");
+    }
+    // A path is what access logs, proxies and analytics record of a URL (this server logs no
+    // query string, SPEC 12): a code in it would end up in someone's log.
+    if (firstPlaceholder !== -1 && !/^[^:]+:\/\/[^/?#]*[^?#]*[?#]/.test(prefix)) {
+      throw invalid(
+        "placeholder-in-path",
+        "placeholders may appear only in the query string or fragment",
+      );
     }
     template.checkUrl(
       template.substitute({ UserID: "user", OrgID: "org", CodeID: "codeid", Code: "code" }),

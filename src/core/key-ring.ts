@@ -29,7 +29,7 @@ export class KeyRing {
   ): { keys: KeyRing; createdAt?: string } {
     if (configured) return { keys: new KeyRing(configured) };
     const file = path.join(dataDir, "master.key");
-    fs.mkdirSync(dataDir, { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     try {
       const key = Buffer.from(fs.readFileSync(file, "utf8").trim(), "base64");
       if (key.length !== 32) throw new Error(`${file} does not hold a base64 32-byte key`);

@@ -33,6 +33,19 @@ const CONTROL = /[\p{Cc}\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]/u;
 const NO_CONTROL = "must not contain control characters or line breaks";
 const withoutControls = (value: string | null | undefined) => !value || !CONTROL.test(value);
 
+/**
+ * Characters that show nothing: Unicode format characters (category Cf: soft hyphen, zero-width
+ * space and joiners, bidi controls, tag characters) and the other default-ignorable code points
+ * (variation selectors, Hangul fillers, ...). In a name that identifies someone they only make
+ * two names that look the same differ.
+ */
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+export const isVisibleOnly = (value: string): boolean => !INVISIBLE.test(value);
+
+/**
+ * The first problem becomes an INVALID_ARGUMENT with `errorId`, or with the id a refinement
+ * names in its params (`{ params: { errorId } }`) when that cause has its own.
+ */
 export function parseInput<S extends z.ZodType>(
   schema: S,
   input: unknown,
@@ -48,7 +61,8 @@ export function parseInput<S extends z.ZodType>(
   const message = first
     ? `${first.field ? `${first.field}: ` : ""}${first.description}`
     : "invalid input";
-  throw ApiError.invalidArgument(errorId, message, { violations });
+  const { params } = (result.error.issues[0] ?? {}) as { params?: { errorId?: ErrorId } };
+  throw ApiError.invalidArgument(params?.errorId ?? errorId, message, { violations });
 }
 
 /** A name shown to people (and put into mails): trimmed, 1..max, no control characters. */
@@ -62,6 +76,23 @@ export const optionalTrimmed = (max: number) =>
     .refine(withoutControls, NO_CONTROL)
     .nullish()
     .transform((value) => (value ? value : null));
+
+/**
+ * A name that identifies something (a username, an organization): a `trimmed` name that refuses
+ * invisible characters too, with the id `errorId`. Display names keep joiners, which some
+ * scripts need; identifiers do without.
+ */
+export const identifyingName = (max: number, errorId: ErrorId) =>
+  z
+    .string()
+    .trim()
+    .refine(isVisibleOnly, {
+      message: "must not contain invisible or format characters (soft hyphen, zero-width, bidi)",
+      params: { errorId },
+    })
+    .min(1, "must not be empty")
+    .max(max)
+    .refine(withoutControls, NO_CONTROL);
 
 /** BCP-47-ish language tag: "de", "de-CH", "zh-Hant-TW". */
 export const languageTag = (max: number) =>

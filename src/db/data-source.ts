@@ -24,6 +24,20 @@ export async function detectMysqlFlavor(url: string): Promise<MysqlFlavor> {
   }
 }
 
+/**
+ * The SQLite file holds hashes, sealed links and personal data: its directory is created 0700
+ * and the file 0600 before SQLite opens it, in the one open() call that creates it (no window in
+ * which it exists with wider permissions). SQLite creates the -wal and -shm files with the
+ * database file's permissions. Files of an older install are narrowed to 0600 here too.
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, "a", 0o600));
+  for (const own of [file, `${file}-wal`, `${file}-shm`]) {
+    if (fs.existsSync(own)) fs.chmodSync(own, 0o600);
+  }
+}
+
 const toMysqlUrl = (url: string) => url.replace(/^mariadb:/, "mysql:");
 
 /** `flavor` defaults to the URL's scheme: mariadb://... or mysql://... */
@@ -36,9 +50,7 @@ export function createDataSource(database: DatabaseConfig, flavor?: MysqlFlavor)
     logging: false,
   } as const;
   if (database.kind === "sqlite") {
-    if (database.path !== ":memory:") {
-      fs.mkdirSync(path.dirname(path.resolve(database.path)), { recursive: true });
-    }
+    if (database.path !== ":memory:") createPrivately(database.path);
     return new DataSource({
       ...common,
       type: "better-sqlite3",

@@ -5,7 +5,7 @@ import { timestampColumn } from "./columns";
 
 @Entity({ name: "mail_recipients" })
 export class MailRecipientEntity {
-  /** The lower-cased address, as `mail_outbox.recipient_key`. */
+  /** The mailbox's `recipientKey()`, as `mail_outbox.recipient_key`. */
   @PrimaryColumn({ name: "recipient_key", type: "varchar", length: 320 })
   recipientKey!: string;
 

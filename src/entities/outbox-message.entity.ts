@@ -40,7 +40,7 @@ export class OutboxMessageEntity {
   @Column({ name: "recipient", type: "varchar", length: 320 })
   recipient!: string;
 
-  /** The recipient lower-cased: the per-address send limit counts by it on every engine. */
+  /** The recipient's mailbox (`recipientKey()`): the per-address send limit counts by it. */
   @Column({ name: "recipient_key", type: "varchar", length: 320, nullable: true })
   recipientKey!: string | null;
 

@@ -22,7 +22,11 @@ export class UserEntity extends AggregateRoot {
   @Column({ name: "username", type: "varchar", length: 200 })
   username!: string;
 
-  /** Lower-cased username while the user exists, NULL once removed (frees the name). */
+  /**
+   * The username's comparison key (`usernameKey()`: NFKC and case folding, RFC 8265) while the user
+   * exists, NULL once removed (frees the name). utf8mb4_bin on MariaDB/MySQL (migration
+   * 1764600000000), so the unique index compares it exactly, as SQLite does.
+   */
   @Column({ name: "username_key", type: "varchar", length: 200, nullable: true })
   usernameKey!: string | null;
 

@@ -37,14 +37,19 @@ export function loggerOptions(
   };
 }
 
+/** What the log says of a path that matched no route. */
+export const UNKNOWN_ROUTE = "[unknown route]";
+
 /**
  * Request lines name the path only: a query string can carry a registration code (the link's
- * `code=`), so it never reaches a log line, on any route.
+ * `code=`), so it never reaches a log line, on any route. The path of a request that matched no
+ * route is not written either: anyone can send any path, including a link whose template put a
+ * code in it, or a mistyped one that did.
  */
 export function serializeRequest(request: FastifyRequest) {
   return {
     method: request.method,
-    url: pathOnly(request.url),
+    url: request.is404 ? UNKNOWN_ROUTE : pathOnly(request.url),
     host: request.host,
     remoteAddress: request.ip,
     remotePort: request.socket?.remotePort,

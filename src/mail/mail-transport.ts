@@ -70,7 +70,7 @@ class FileTransport implements MailTransport {
 
   async send(mail: OutgoingMail): Promise<void> {
     const info = (await this.transporter.sendMail(mail)) as { message: Buffer };
-    await fs.mkdir(this.directory, { recursive: true });
+    await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const id = mail.messageId.replace(/[<>]/g, "").split("@")[0] ?? "mail";
     const file = path.join(this.directory, `${stamp}-${id}.eml`);

@@ -1,5 +1,6 @@
 // The mail outbox table: enqueue inside a business transaction, claim due rows without two workers
 // ever holding the same row, and record each outcome. Links are stored only encrypted.
+import { domainToASCII } from "node:url";
 import type { EntityManager } from "typeorm";
 import { In } from "typeorm";
 import type { Database } from "../db/database";
@@ -44,8 +45,35 @@ export type ClaimedMail = OutboxMessageEntity & { claimToken: string };
 export type Outcome =
   { kind: "sent" } | { kind: "retry"; error: string; at: Date } | { kind: "failed"; error: string };
 
-/** The key the per-address send limit counts and locks by: the address, case-folded. */
-export const recipientKey = (address: string): string => address.toLowerCase();
+/**
+ * Providers known to ignore dots in the local part ("a.da@" is "ada@"): Gmail, under both of its
+ * domains, which are one mailbox namespace. Others (Outlook, Yahoo, Fastmail, ...) treat dots
+ * as significant, so folding them there would merge distinct people's limits.
+ */
+const DOTS_IGNORED = new Set(["gmail.com", "googlemail.com"]);
+
+/**
+ * The key the per-address send limit counts and locks by: one key per mailbox, so aliases share
+ * the limit. The `+tag` of RFC 5233 sub-addressing is dropped, the local part compared
+ * case-insensitively (as every common provider does), dots dropped where DOTS_IGNORED says,
+ * and the domain lower-cased and IDNA-encoded ("bücher.example" and "xn--bcher-kva.example").
+ */
+export function recipientKey(address: string): string {
+  const at = address.lastIndexOf("@");
+  if (at === -1) return address.trim().toLowerCase();
+  const domain = address
+    .slice(at + 1)
+    .trim()
+    .toLowerCase();
+  const asciiDomain = domainToASCII(domain) || domain;
+  let local = address.slice(0, at).trim().toLowerCase();
+  const tag = local.indexOf("+");
+  if (tag !== -1) local = local.slice(0, tag);
+  if (DOTS_IGNORED.has(asciiDomain)) {
+    return `${local.replaceAll(".", "")}@gmail.com`;
+  }
+  return `${local}@${asciiDomain}`;
+}
 
 export class OutboxService {
   private queuedListener: () => void = () => undefined;

@@ -9,10 +9,10 @@ import type { EventStore, WriteDetails } from "../../core/event-store";
 import type { PermissionService } from "./permissions";
 import type { RequestContext } from "../../core/request-context";
 import { requireCaller } from "../../core/request-context";
-import { columnLength, isResourceId, parseInput, trimmed } from "../../core/validation";
+import { columnLength, identifyingName, isResourceId, parseInput } from "../../core/validation";
 
 const addOrganizationInput = z.object({
-  name: trimmed(columnLength(OrganizationEntity, "name")),
+  name: identifyingName(columnLength(OrganizationEntity, "name"), "ORG-name-invisible"),
 });
 
 export class OrganizationService {

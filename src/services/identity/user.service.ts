@@ -17,6 +17,7 @@ import { requireCaller } from "../../core/request-context";
 import {
   columnLength,
   email,
+  identifyingName,
   isResourceId,
   languageTag,
   optionalTrimmed,
@@ -26,7 +27,22 @@ import {
 
 const length = (property: keyof UserEntity) => columnLength(UserEntity, property);
 
-const username = trimmed(length("username")).regex(/^[^\s]+$/, "must not contain white space");
+/**
+ * The key usernames are compared by, stored in `users.username_key` under a unique index (binary
+ * collation on MariaDB/MySQL, as on SQLite), following PRECIS UsernameCaseMapped (RFC 8265):
+ * NFKC maps width and compatibility forms ("ａｄａ", "ﬁ"), then case is folded. JavaScript has
+ * no case folding; upper- then lower-casing folds what Unicode's full case folding folds ("ß"
+ * and "ss", final and medial sigma) and also merges the Turkish dotless "ı" with "i", a
+ * look-alike anyway. The last NFKC recomposes what case mapping took apart.
+ */
+export const usernameKey = (username: string): string =>
+  username.normalize("NFKC").toUpperCase().toLowerCase().normalize("NFKC");
+
+const username = identifyingName(length("username"), "USER-username-invisible")
+  .regex(/^[^\s]+$/, "must not contain white space")
+  .refine((value) => usernameKey(value).length <= length("usernameKey"), {
+    message: "is too long once normalised",
+  });
 
 const humanInput = z.object({
   organizationId: z.string().nullish(),
@@ -345,13 +361,13 @@ export class UserService {
     organizationId: string,
     fields: NewUserFields,
   ): Promise<void> {
-    const usernameKey = fields.username.toLowerCase();
+    const key = usernameKey(fields.username);
     const taken = await tx
       .createQueryBuilder(UserEntity, "u")
       .select("u.id", "id")
-      .where("u.organizationId = :organizationId AND u.usernameKey = :usernameKey", {
+      .where("u.organizationId = :organizationId AND u.usernameKey = :key", {
         organizationId,
-        usernameKey,
+        key,
       })
       .getRawOne<{ id: string }>();
     if (taken) throw ApiError.alreadyExists("USER-username-taken", "username is already taken");
@@ -365,7 +381,7 @@ export class UserService {
           ...fields,
           id,
           organizationId,
-          usernameKey,
+          usernameKey: key,
           state: "ACTIVE",
           sequence: 0,
           createdAt: now,
