@@ -93,13 +93,17 @@ class FileTransport implements MailTransport {
   }
 }
 
+/** Failures of the connection, not of the message: an operator can fix them, so they are retried. */
+const CONNECTION_FAILURES = new Set(["EAUTH", "ECONNECTION", "ETIMEDOUT", "ETLS"]);
+
 /**
  * Permanent SMTP rejections (5xx for this message) fail fast; everything else — 4xx, refused or
- * dropped connections, timeouts, and authentication trouble that an operator can fix — is retried.
+ * dropped connections, timeouts, and authentication or TLS trouble (a server without the STARTTLS
+ * that SMTP_REQUIRE_TLS asks for) that an operator can fix — is retried.
  */
 export function isPermanentFailure(error: unknown): boolean {
   const { responseCode, code } = (error ?? {}) as { responseCode?: number; code?: string };
-  if (code === "EAUTH" || code === "ECONNECTION" || code === "ETIMEDOUT") return false;
+  if (code !== undefined && CONNECTION_FAILURES.has(code)) return false;
   return typeof responseCode === "number" && responseCode >= 500 && responseCode < 600;
 }
 
@@ -109,5 +113,7 @@ export function describeFailure(error: unknown): string {
     code?: string;
     message?: string;
   };
+  // A refused STARTTLS answers "500 command not recognized": say what was refused.
+  if (code === "ETLS") return [message, response].filter(Boolean).join(": ");
   return (response ?? [code, message].filter(Boolean).join(": ")) || "unknown error";
 }
