@@ -58,6 +58,7 @@ export function benchServerEnv(server: {
   return {
     PATH: process.env.PATH,
     NODE_ENV: "production",
+    EXTERNAL_URL: "https://bench.example",
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
     PORT: String(server.port),
     HOST: "127.0.0.1",

@@ -5,7 +5,8 @@ import { parseArgs } from "node:util";
 import { printSchema } from "graphql";
 import { ConfigError, loadConfig } from "./config";
 import { ApiError } from "./errors";
-import { KeyRing } from "./core/key-ring";
+import { systemClock } from "./core/clock";
+import { openKeyRing } from "./core/key-fingerprint";
 import { withErrorTable } from "./error-ids";
 import { buildGraphQLSchema, createServices, openDatabase } from "./server";
 
@@ -51,11 +52,7 @@ export async function run(argv: string[]): Promise<number> {
       console.error("bootstrap needs --org-name NAME");
       return 1;
     }
-    const services = createServices(
-      config,
-      db,
-      KeyRing.load(config.masterKey, config.dataDir).keys,
-    );
+    const services = createServices(config, db, (await openKeyRing(config, db, systemClock)).keys);
     const result = await services.bootstrap.bootstrap(orgName);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);

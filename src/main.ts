@@ -16,7 +16,15 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   await app.listen();
+  let stopping = false;
+  // The one owner of shutdown (Apollo's handler is off, see server.ts). A second signal while
+  // stopping is ignored: the mails in flight must still be recorded, or they go out twice.
   const shutdown = (signal: string) => {
+    if (stopping) {
+      app.http.log.warn({ signal }, "already shutting down");
+      return;
+    }
+    stopping = true;
     app.http.log.info({ signal }, "shutting down: finishing in-flight requests");
     app.stop().then(
       () => process.exit(0),
@@ -26,8 +34,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
 }
 
 main().catch((error: unknown) => {

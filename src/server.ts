@@ -8,7 +8,7 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
-import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import fastifyApollo from "@as-integrations/fastify";
 import Fastify from "fastify";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GraphQLObjectType, GraphQLSchema } from "graphql";
@@ -46,7 +46,9 @@ import { CodeRetentionJob } from "./services/links/code-retention.job";
 import type { Clock, IdGenerator } from "./core/clock";
 import { systemClock, uuidV7 } from "./core/clock";
 import { EventStore } from "./core/event-store";
-import { KeyRing } from "./core/key-ring";
+import type { KeyRing } from "./core/key-ring";
+import { openKeyRing } from "./core/key-fingerprint";
+import { lockSqliteFile } from "./db/sqlite-lock";
 import { MemberService } from "./services/identity/member.service";
 import { OrganizationService } from "./services/identity/organization.service";
 import { PasskeyCodeService } from "./services/links/passkey-code.service";
@@ -57,6 +59,7 @@ import { RelyingParty } from "./services/passkeys/relying-party";
 import type { RequestContext } from "./core/request-context";
 import { TokenService } from "./services/identity/token.service";
 import { UserService } from "./services/identity/user.service";
+import { registerHomePage } from "./ui/home-page";
 import { registerRegistrationPage } from "./ui/registration-page";
 
 export interface AppOptions {
@@ -196,7 +199,10 @@ export interface App {
   codeRetention: CodeRetentionJob;
   /** Listens on config.port (0: an ephemeral port) and resolves to the base URL. */
   listen(): Promise<string>;
-  /** Stops accepting, finishes in-flight requests, then closes the pool. */
+  /**
+   * Stops accepting, finishes in-flight requests, lets the outbox worker record the sends in
+   * flight, then closes the pool.
+   */
   stop(): Promise<void>;
 }
 
@@ -213,17 +219,30 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const noticeTemplates = MailTemplates.loadPasskeyNotice(config.mailTemplateDir);
   await assertPortFree("PORT", config.port, config.host);
   if (config.metricsPort) await assertPortFree("METRICS_PORT", config.metricsPort, config.host);
-  const db = await connectDatabase(config.database);
+  const unlock =
+    config.database.kind === "sqlite" ? lockSqliteFile(config.database.path) : () => undefined;
+  let db: Database;
   let services: Services;
   try {
-    const { keys, createdAt: keyFile } = KeyRing.load(config.masterKey, config.dataDir);
+    db = await connectDatabase(config.database);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+  try {
+    const { keys, createdAt: keyFile } = await openKeyRing(
+      config,
+      db,
+      options.clock ?? systemClock,
+      () => migrateDatabase(db),
+    );
     if (keyFile)
       http.log.warn({ file: keyFile }, "MASTER_KEY is not set: generated a master key; back it up");
-    await migrateDatabase(db);
     services = createServices(config, db, keys, options);
     await bootstrapOnFirstRun(services, http);
   } catch (error) {
     await db.dataSource.destroy();
+    unlock();
     throw error;
   }
   const { metrics } = services;
@@ -258,6 +277,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       hideSuggestions: config.env === "production",
     }),
     csrfPrevention: true,
+    // Shutdown has one owner, main.ts: Apollo's own handler (on unless NODE_ENV=test) re-raises
+    // the signal once Apollo has stopped, killing the process (exit 143) before the outbox
+    // worker records a send the SMTP server already accepted. Hence also no drain plugin:
+    // stop() below closes the HTTP server itself, then Apollo.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     parseOptions: { maxTokens: config.http.maxTokens },
     // Bounded by what the documents hold, not the size of their AST (issue 18, item 9).
@@ -266,7 +290,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     persistedQueries: false,
     validationRules: documentLimitRules(config),
     plugins: [
-      fastifyApolloDrainPlugin(http),
       unavailableStatus(),
       requestLogPlugin,
       // Responses are never HTTP-cached (they are mutations and per-caller reads), and the
@@ -288,6 +311,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   registerRegistrationPage(http);
   registerWellKnownWebauthn(http, services.relyingParty.relatedOrigins);
+  registerHomePage(http);
   await http.register(async (scope) => {
     scope.setErrorHandler(graphqlErrorHandler);
     scope.addHook("preHandler", queryLengthLimit(config.http.maxQueryLength));
@@ -326,12 +350,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         );
         try {
           await http.close();
+          await apollo.stop();
           await metricsServer?.close();
           await outboxWorker.stop();
           await codeRetention.stop();
         } finally {
           clearTimeout(force);
           await db.dataSource.destroy();
+          unlock();
         }
       })();
       return stopping;

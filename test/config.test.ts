@@ -1,5 +1,7 @@
 // Configuration: defaults, and one clear line per bad value with exit code 1.
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { ConfigError } from "../src/config";
 import { loadConfig } from "../src/config";
@@ -171,5 +173,83 @@ describe("settings that only fail later unless checked at start-up", () => {
       "METRICS_PORT: must differ from PORT (the metrics are served on their own port)",
     ]);
     expect(problemsOf({ PORT: "4733", METRICS_PORT: "4734" })).toEqual([]);
+  });
+});
+
+describe("start-up refusals of issue 20", () => {
+  it("refuses an IP address as EXTERNAL_URL or WEBAUTHN_RP_ID (v4 and v6); localhost is fine", () => {
+    for (const url of ["http://127.0.0.1:4000", "https://192.0.2.10", "http://[::1]:4000"]) {
+      expect(problemsOf({ EXTERNAL_URL: url })).toEqual([
+        expect.stringMatching(/^EXTERNAL_URL: must be a host name, not an IP address/),
+      ]);
+    }
+    for (const rpId of ["192.0.2.10", "10.1.2.3"]) {
+      expect(problemsOf({ EXTERNAL_URL: "https://id.example.com", WEBAUTHN_RP_ID: rpId })).toEqual([
+        expect.stringMatching(/^WEBAUTHN_RP_ID: must be a host name, not an IP address/),
+      ]);
+    }
+    expect(problemsOf({ EXTERNAL_URL: "http://localhost:4000" })).toEqual([]);
+    expect(problemsOf({ EXTERNAL_URL: "http://id.localhost:4000" })).toEqual([]);
+  });
+
+  it("in production, requires EXTERNAL_URL and MASTER_KEY instead of falling back", () => {
+    const key = Buffer.alloc(32, 7).toString("base64");
+    expect(problemsOf({ NODE_ENV: "production" })).toEqual([
+      expect.stringMatching(/^EXTERNAL_URL: required when NODE_ENV=production/),
+      expect.stringMatching(/^MASTER_KEY: required when NODE_ENV=production/),
+    ]);
+    expect(problemsOf({ NODE_ENV: "production", EXTERNAL_URL: "https://id.example.com" })).toEqual([
+      expect.stringMatching(/^MASTER_KEY: required/),
+    ]);
+    expect(
+      problemsOf({
+        NODE_ENV: "production",
+        EXTERNAL_URL: "https://id.example.com",
+        MASTER_KEY: key,
+      }),
+    ).toEqual([]);
+    expect(problemsOf({ NODE_ENV: "development" })).toEqual([]);
+  });
+
+  it("requires TLS for an SMTP password sent to a host that is not loopback", () => {
+    const remote = "smtp://app:pw@mail.example.com:587";
+    expect(loadConfig({ SMTP_URL: remote }).smtpRequireTls).toBe(true);
+    expect(loadConfig({ SMTP_URL: remote, SMTP_REQUIRE_TLS: "false" }).smtpRequireTls).toBe(false);
+    for (const url of [
+      "smtp://mail.example.com:25",
+      "smtp://app:pw@127.0.0.1:25",
+      "smtp://app:pw@localhost:25",
+      "smtps://app:pw@mail.example.com:465",
+    ]) {
+      expect(loadConfig({ SMTP_URL: url }).smtpRequireTls).toBe(false);
+    }
+    for (const off of ["ignoreTLS=true", "requireTLS=false"]) {
+      expect(problemsOf({ SMTP_URL: `${remote}?${off}` })).toEqual([
+        expect.stringMatching(/^SMTP_URL: turns TLS off .* set SMTP_REQUIRE_TLS=false/),
+      ]);
+      expect(problemsOf({ SMTP_URL: `${remote}?${off}`, SMTP_REQUIRE_TLS: "false" })).toEqual([]);
+    }
+    expect(problemsOf({ SMTP_REQUIRE_TLS: "no" })).toEqual([
+      "SMTP_REQUIRE_TLS: must be true or false",
+    ]);
+  });
+
+  it("stops a production start without them with one line each, writing nothing", () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "plk-prod-"));
+    try {
+      const result = spawnSync(process.execPath, [path.resolve(__dirname, "../dist/src/main.js")], {
+        env: { PATH: process.env.PATH, NODE_ENV: "production", DATA_DIR: dataDir },
+        encoding: "utf8",
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim().split("\n")).toEqual([
+        "invalid configuration:",
+        expect.stringMatching(/^ {2}- EXTERNAL_URL: required when NODE_ENV=production/),
+        expect.stringMatching(/^ {2}- MASTER_KEY: required when NODE_ENV=production/),
+      ]);
+      expect(fs.readdirSync(dataDir)).toEqual([]);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 // SPEC 14, bounded documents: aliases, depth including introspection, no suggestions in production.
 import type { TestApp } from "./helpers/harness";
-import { expectError, onlyError, startTestApp } from "./helpers/harness";
+import { expectError, onlyError, productionEnv, startTestApp } from "./helpers/harness";
 
 const aliases = (n: number) =>
   `{ ${Array.from({ length: n }, (_, i) => `a${i}: me { id }`).join(" ")} }`;
@@ -72,7 +72,7 @@ describe("in development", () => {
 describe("in production", () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ NODE_ENV: "production" });
+    t = await startTestApp(productionEnv());
   });
   afterAll(() => t.close());
 

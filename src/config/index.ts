@@ -2,7 +2,13 @@
 import { z } from "zod";
 import { ApiError } from "../errors";
 import { LinkTemplate } from "./link-template";
-import { isLoopbackHost, parseExactOrigin } from "./url-rules";
+import {
+  isIpAddress,
+  isLoopbackHost,
+  parseExactOrigin,
+  smtpSendsCredentials,
+  smtpSendsPasswordInClear,
+} from "./url-rules";
 
 const DEFAULT_LINK_PATH =
   "/ui/login/login/passwordless/init?userID={{.UserID}}&orgID={{.OrgID}}&codeID={{.CodeID}}&code={{.Code}}";
@@ -19,6 +25,10 @@ const httpUrl = z
       url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname)),
     "must be https (http is allowed only for loopback hosts)",
   );
+
+/** Browsers refuse an IP address as a WebAuthn RP ID, so every registration would fail. */
+const NOT_AN_IP =
+  "must be a host name, not an IP address (browsers refuse an IP address as a WebAuthn RP ID; use localhost or a DNS name)";
 
 const databaseUrl = z
   .string()
@@ -91,13 +101,16 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: int(1, 500).default(10),
   DATABASE_RETRIES: int(0, 50).default(8),
   // Unset: http://localhost:$PORT (see withDerivedDefaults).
-  EXTERNAL_URL: httpUrl.refine(
-    (url) => !url.search && !url.hash,
-    "must not have a query or a fragment",
-  ),
+  EXTERNAL_URL: httpUrl
+    .refine((url) => !url.search && !url.hash, "must not have a query or a fragment")
+    .refine((url) => !isIpAddress(url.hostname), NOT_AN_IP),
   LINK_ALLOWED_ORIGINS: origins.default([]),
   LINK_URL_TEMPLATE: z.string().trim().min(1).max(1000).optional(),
   SMTP_URL: smtpUrl.optional(),
+  SMTP_REQUIRE_TLS: z
+    .enum(["true", "false"], "must be true or false")
+    .default("true")
+    .transform((value) => value === "true"),
   MAIL_FROM: z
     .string()
     .trim()
@@ -136,6 +149,7 @@ const envSchema = z.object({
       /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
       "must be a host name",
     )
+    .refine((host) => !isIpAddress(host), NOT_AN_IP)
     .optional(),
   WEBAUTHN_RP_NAME: z.string().trim().min(1).max(100).default("Passkey Links"),
   WEBAUTHN_ORIGINS: origins.optional(),
@@ -232,6 +246,11 @@ export interface Config {
   linkAllowedOrigins: string[];
   linkUrlTemplate: string;
   smtpUrl: string | undefined;
+  /**
+   * nodemailer's requireTLS: for smtp:// with credentials to a host that is not loopback (unless
+   * SMTP_REQUIRE_TLS=false), no mail and no password goes out without STARTTLS.
+   */
+  smtpRequireTls: boolean;
   mailFrom: string;
   mailTemplateDir: string | undefined;
   /** Explicit key; undefined means "load or create DATA_DIR/master.key". */
@@ -290,6 +309,31 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * In production a fallback would be wrong without anyone noticing: links pointing at localhost,
+ * and each process generating its own key, so codes minted by one fail on another.
+ */
+function productionProblems(env: NodeJS.ProcessEnv): string[] {
+  if (env.NODE_ENV?.trim() !== "production") return [];
+  const required = {
+    EXTERNAL_URL: "the public https URL of this server (links and the WebAuthn origin)",
+    MASTER_KEY: "base64 of 32 random bytes, the same for every process of one database",
+  };
+  return Object.entries(required)
+    .filter(([name]) => emptyAsUndefined(env[name]) === undefined)
+    .map(([name, what]) => `${name}: required when NODE_ENV=production (${what})`);
+}
+
+/** A password must not cross the network in clear (SMTP_REQUIRE_TLS, on by default). */
+function smtpProblems(e: { SMTP_URL?: string | undefined; SMTP_REQUIRE_TLS: boolean }): string[] {
+  if (!e.SMTP_URL || !e.SMTP_REQUIRE_TLS || !smtpSendsPasswordInClear(e.SMTP_URL)) {
+    return [];
+  }
+  return [
+    "SMTP_URL: turns TLS off (ignoreTLS or requireTLS=false) while sending a password to a host that is not loopback; use smtps:// or STARTTLS, or set SMTP_REQUIRE_TLS=false",
+  ];
+}
+
 /** Reads and validates the environment; throws a ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = Object.fromEntries(
@@ -308,6 +352,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const relyingParty = webauthnSchema.safeParse(raw);
   const rp = relyingParty.success ? webauthnSettings(relyingParty.data) : undefined;
   if (rp) problems.push(...rp.problems);
+  const smtp = envSchema.pick({ SMTP_URL: true, SMTP_REQUIRE_TLS: true }).safeParse(raw);
+  problems.push(...productionProblems(env), ...(smtp.success ? smtpProblems(smtp.data) : []));
   if (parsed.success && parsed.data.PORT !== 0 && parsed.data.METRICS_PORT === parsed.data.PORT) {
     problems.push("METRICS_PORT: must differ from PORT (the metrics are served on their own port)");
   }
@@ -334,6 +380,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     linkAllowedOrigins,
     linkUrlTemplate,
     smtpUrl: e.SMTP_URL,
+    smtpRequireTls:
+      e.SMTP_REQUIRE_TLS && e.SMTP_URL !== undefined && smtpSendsCredentials(e.SMTP_URL),
     mailFrom: e.MAIL_FROM,
     mailTemplateDir: e.MAIL_TEMPLATE_DIR,
     masterKey: e.MASTER_KEY,

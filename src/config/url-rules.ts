@@ -32,10 +32,30 @@ export function parseExactOrigin(entry: string): { origin: string } | { problem:
   if (!(url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname)))) {
     return { problem: `${shown} must be https (http is allowed only for loopback hosts)` };
   }
-  if (isIP(url.hostname.replace(/^\[|\]$/g, "")) !== 0 && !isLoopbackHost(url.hostname)) {
+  if (isIpAddress(url.hostname) && !isLoopbackHost(url.hostname)) {
     return {
       problem: `${shown} must name a host: browsers run no WebAuthn ceremony on an IP address`,
     };
   }
   return { origin: url.origin };
+}
+
+/** An IPv4 or IPv6 address (with or without the brackets of a URL's host). */
+export function isIpAddress(hostname: string): boolean {
+  return isIP(hostname.replace(/^\[|\]$/g, "")) !== 0;
+}
+
+/** smtp:// (not smtps://) with a user name, to a host that is not loopback. */
+export function smtpSendsCredentials(smtpUrl: string): boolean {
+  const url = new URL(smtpUrl);
+  return url.protocol === "smtp:" && url.username !== "" && !isLoopbackHost(url.hostname);
+}
+
+/** Such a URL that also turns TLS off in its options (nodemailer reads them from the query). */
+export function smtpSendsPasswordInClear(smtpUrl: string): boolean {
+  const query = new URL(smtpUrl).searchParams;
+  return (
+    smtpSendsCredentials(smtpUrl) &&
+    (query.get("ignoreTLS") === "true" || query.get("requireTLS") === "false")
+  );
 }

@@ -16,20 +16,31 @@ export class KeyRing {
   readonly codeKey: Buffer;
   /** AES-256-GCM key for links waiting in the mail outbox. */
   readonly outboxKey: Buffer;
+  /**
+   * Names the master key without revealing it: HMAC-SHA-256 of a fixed label under the key (hex).
+   * Stored in the database, so a start with another key is refused (see key-fingerprint.ts).
+   */
+  readonly fingerprint: string;
 
   constructor(masterKey: Buffer) {
+    this.fingerprint = createHmac("sha256", masterKey)
+      .update("passkey-link-api/key-fingerprint/v1", "utf8")
+      .digest("hex");
     this.codeKey = derive(masterKey, "passkey-link-api/code-hmac/v1");
     this.outboxKey = derive(masterKey, "passkey-link-api/outbox-aes-gcm/v1");
   }
 
-  /** Uses the configured key, else DATA_DIR/master.key, creating it (mode 0600) on first run. */
+  /**
+   * Uses the configured key, else DATA_DIR/master.key. On first run a new key is drawn but not yet
+   * written: `save` writes it (mode 0600) once the start-up checks passed, so a refused start
+   * leaves no key file behind.
+   */
   static load(
     configured: Buffer | undefined,
     dataDir: string,
-  ): { keys: KeyRing; createdAt?: string } {
+  ): { keys: KeyRing; save?: () => { keys: KeyRing; createdAt?: string } } {
     if (configured) return { keys: new KeyRing(configured) };
     const file = path.join(dataDir, "master.key");
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     try {
       const key = Buffer.from(fs.readFileSync(file, "utf8").trim(), "base64");
       if (key.length !== 32) throw new Error(`${file} does not hold a base64 32-byte key`);
@@ -38,12 +49,19 @@ export class KeyRing {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
     const key = randomBytes(32);
+    return { keys: new KeyRing(key), save: () => KeyRing.save(key, dataDir) };
+  }
+
+  private static save(key: Buffer, dataDir: string): { keys: KeyRing; createdAt?: string } {
+    const file = path.join(dataDir, "master.key");
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     try {
       fs.writeFileSync(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
     } catch (error) {
       // Another process created it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code === "EEXIST")
-        return KeyRing.load(undefined, dataDir);
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+        return { keys: KeyRing.load(undefined, dataDir).keys };
+      }
       throw error;
     }
     return { keys: new KeyRing(key), createdAt: file };

@@ -2,8 +2,34 @@
 // never share counters; services get this object from the composition root.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-export type IssuedMedium = "RETURNED" | "LINK" | "EMAIL";
-export type DeliveryOutcome = "sent" | "retried" | "failed";
+export const ISSUED_MEDIA = ["RETURNED", "LINK", "EMAIL"] as const;
+export type IssuedMedium = (typeof ISSUED_MEDIA)[number];
+export const DELIVERY_OUTCOMES = ["sent", "retried", "failed"] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
+/**
+ * A counter with one label whose known values are all exported from the first scrape, at 0
+ * (Prometheus' "avoid missing metrics"): rate() and alerts on a value that has not happened yet
+ * see 0 instead of no series at all.
+ */
+export function labelledCounter<L extends string>(options: {
+  registry: Registry;
+  name: string;
+  help: string;
+  label: L;
+  values: readonly string[];
+}): Counter<L> {
+  const counter = new Counter({
+    name: options.name,
+    help: options.help,
+    labelNames: [options.label],
+    registers: [options.registry],
+  });
+  for (const value of options.values) {
+    counter.inc({ [options.label]: value } as Partial<Record<L, string>>, 0);
+  }
+  return counter;
+}
 
 /** What the outbox gauges read at scrape time. */
 export interface OutboxBacklog {
@@ -22,22 +48,24 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  private readonly codesIssued = new Counter({
+  private readonly codesIssued = labelledCounter({
+    registry: this.registry,
     name: "passkey_codes_issued_total",
     help: "Passkey registration codes issued, by medium (RETURNED, LINK, EMAIL).",
-    labelNames: ["medium"] as const,
-    registers: [this.registry],
+    label: "medium",
+    values: ISSUED_MEDIA,
   });
   private readonly passkeysRegistered = new Counter({
     name: "passkeys_registered_total",
     help: "Passkeys stored after a verified registration.",
     registers: [this.registry],
   });
-  private readonly mailDeliveries = new Counter({
+  private readonly mailDeliveries = labelledCounter({
+    registry: this.registry,
     name: "mail_deliveries_total",
     help: "Mail delivery attempts, by outcome (sent, retried, failed).",
-    labelNames: ["outcome"] as const,
-    registers: [this.registry],
+    label: "outcome",
+    values: DELIVERY_OUTCOMES,
   });
   private backlog: () => Promise<OutboxBacklog> = () =>
     Promise.resolve({ pending: 0, oldestAgeSeconds: 0 });

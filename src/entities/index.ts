@@ -1,6 +1,7 @@
 // Every entity the DataSource maps.
 import { EventEntity } from "./event.entity";
 import { InstanceEntity } from "./instance.entity";
+import { KeyFingerprintEntity } from "./key-fingerprint.entity";
 import { MailRecipientEntity } from "./mail-recipient.entity";
 import { MembershipEntity } from "./membership.entity";
 import { OrganizationEntity } from "./organization.entity";
@@ -23,4 +24,5 @@ export const ENTITIES = [
   PasskeyEntity,
   PasskeyRegistrationEntity,
   MailRecipientEntity,
+  KeyFingerprintEntity,
 ];

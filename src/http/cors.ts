@@ -6,7 +6,16 @@ import type { FastifyInstance } from "fastify";
 export const CORS_ALLOWED_HEADERS = ["authorization", "content-type", "x-zitadel-orgid"];
 
 export async function registerCors(http: FastifyInstance, origins: string[]): Promise<void> {
-  if (origins.length === 0) return;
+  if (origins.length === 0) {
+    // Without CORS an OPTIONS request (a browser's preflight, a probe) gets the methods and no
+    // CORS headers, so browsers refuse the cross-origin call; not Apollo's CSRF paragraph, which
+    // is about a request that was never going to be made.
+    http.addHook("onRequest", (request, reply, done) => {
+      if (request.method !== "OPTIONS") return done();
+      void reply.code(204).header("allow", "GET, POST, DELETE, OPTIONS").send();
+    });
+    return;
+  }
   const allowed = new Set(origins);
   await http.register(cors, {
     // A function, not the list: with a list the plugin still answers other origins' preflights

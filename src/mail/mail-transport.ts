@@ -22,22 +22,32 @@ export interface MailTransport {
 /** SMTP connections per process, and so the worker's parallel sends. */
 export const SEND_CONCURRENCY = 5;
 
+/**
+ * Bounds each stage of one send (connect, greeting, every socket wait). Independent of the outbox
+ * lease: the worker renews its claim while a send is in flight.
+ */
+const SMTP_STAGE_TIMEOUT_MS = 30_000;
+
 export function createMailTransport(
-  options: { smtpUrl: string | undefined; dataDir: string; outbox: { leaseMs: number } },
+  options: { smtpUrl: string | undefined; smtpRequireTls: boolean; dataDir: string },
   log: FastifyBaseLogger,
 ): MailTransport {
   return options.smtpUrl
-    ? new SmtpTransport(options.smtpUrl, Math.min(30_000, options.outbox.leaseMs / 4))
+    ? new SmtpTransport(options.smtpUrl, SMTP_STAGE_TIMEOUT_MS, options.smtpRequireTls)
     : new FileTransport(path.join(options.dataDir, "mail"), log);
 }
 
 class SmtpTransport implements MailTransport {
   private readonly transporter: Transporter;
 
-  /** `timeoutMs` bounds each stage of one send (connect, greeting, every socket wait). */
-  constructor(url: string, timeoutMs: number) {
+  /**
+   * `timeoutMs` bounds each stage of one send; `requireTls`: no mail (and no password) goes out
+   * unless the server upgrades the connection with STARTTLS.
+   */
+  constructor(url: string, timeoutMs: number, requireTls: boolean) {
     this.transporter = nodemailer.createTransport({
       url,
+      ...(requireTls ? { requireTLS: true } : {}),
       pool: true,
       maxConnections: SEND_CONCURRENCY,
       connectionTimeout: Math.min(10_000, timeoutMs),
@@ -83,13 +93,17 @@ class FileTransport implements MailTransport {
   }
 }
 
+/** Failures of the connection, not of the message: an operator can fix them, so they are retried. */
+const CONNECTION_FAILURES = new Set(["EAUTH", "ECONNECTION", "ETIMEDOUT", "ETLS"]);
+
 /**
  * Permanent SMTP rejections (5xx for this message) fail fast; everything else — 4xx, refused or
- * dropped connections, timeouts, and authentication trouble that an operator can fix — is retried.
+ * dropped connections, timeouts, and authentication or TLS trouble (a server without the STARTTLS
+ * that SMTP_REQUIRE_TLS asks for) that an operator can fix — is retried.
  */
 export function isPermanentFailure(error: unknown): boolean {
   const { responseCode, code } = (error ?? {}) as { responseCode?: number; code?: string };
-  if (code === "EAUTH" || code === "ECONNECTION" || code === "ETIMEDOUT") return false;
+  if (code !== undefined && CONNECTION_FAILURES.has(code)) return false;
   return typeof responseCode === "number" && responseCode >= 500 && responseCode < 600;
 }
 
@@ -99,5 +113,7 @@ export function describeFailure(error: unknown): string {
     code?: string;
     message?: string;
   };
+  // A refused STARTTLS answers "500 command not recognized": say what was refused.
+  if (code === "ETLS") return [message, response].filter(Boolean).join(": ");
   return (response ?? [code, message].filter(Boolean).join(": ")) || "unknown error";
 }

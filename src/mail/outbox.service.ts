@@ -256,6 +256,26 @@ export class OutboxService {
     )) as ClaimedMail[];
   }
 
+  /**
+   * Extends the claim on the rows of one batch that `token` still holds by `leaseMs` from now, so
+   * a send that takes longer than the lease is never taken over (and sent again) by another
+   * worker. Resolves to how many rows are still held. By primary key: claim_token has no index.
+   */
+  async renewClaim(ids: readonly string[], token: string, leaseMs: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    const until = new Date(this.clock.now().getTime() + leaseMs);
+    return this.db.transaction(async (tx) => {
+      const result = await tx
+        .createQueryBuilder()
+        .update(OutboxMessageEntity)
+        .set({ nextAttemptAt: until })
+        .where({ id: In([...ids]) })
+        .andWhere("claimToken = :token AND state = :queued", { token, queued: "QUEUED" })
+        .execute();
+      return result.affected ?? 0;
+    }, "READ COMMITTED");
+  }
+
   private markClaimed(tx: EntityManager, token: string, until: Date) {
     return tx
       .createQueryBuilder()

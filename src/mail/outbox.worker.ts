@@ -108,21 +108,25 @@ export class OutboxWorker {
 
   /** Sends a claimed batch in parallel, then records every outcome and event in one transaction. */
   private async deliver(batch: ClaimedMail[]): Promise<void> {
-    // No send starts once half the lease is gone, and each stage of a send times out after a
-    // quarter of it (see createMailTransport), so outcomes are recorded while the claim holds and
-    // another process does not send the same mail again.
-    const lastStart = Date.now() + this.deps.settings.leaseMs / 2;
-    const results = await mapWithConcurrency(batch, SEND_CONCURRENCY, async (mail) => ({
-      mail,
-      outcome:
-        Date.now() > lastStart
-          ? ({
+    // The claim is renewed while sends are in flight, so a slow SMTP server never lets the lease
+    // run out and another worker send the same mail again. Should renewing fail (the database is
+    // away), no send starts once half the lease since the last renewal is gone.
+    const claim = this.holdClaim(batch);
+    let results: { mail: ClaimedMail; outcome: Outcome }[];
+    try {
+      results = await mapWithConcurrency(batch, SEND_CONCURRENCY, async (mail) => ({
+        mail,
+        outcome: claim.mayStart()
+          ? await this.attempt(mail)
+          : ({
               kind: "retry",
               error: "not attempted: the claim ran low on time",
               at: this.deps.clock.now(),
-            } as const)
-          : await this.attempt(mail),
-    }));
+            } as const),
+      }));
+    } finally {
+      await claim.release();
+    }
     const held = await this.deps.db.transaction(async (tx) => {
       const recorded = await this.deps.outbox.recordBatch(tx, batch[0]!.claimToken, results);
       await this.deps.events.appendToEach(
@@ -159,6 +163,32 @@ export class OutboxWorker {
       return recorded;
     });
     for (const { mail, outcome } of results) this.logOutcome(mail, outcome, held.has(mail.id));
+  }
+
+  /** Renews the batch's claim every third of the lease until released. */
+  private holdClaim(batch: ClaimedMail[]): { mayStart(): boolean; release(): Promise<void> } {
+    const { leaseMs } = this.deps.settings;
+    const ids = batch.map((mail) => mail.id);
+    const token = batch[0]!.claimToken;
+    let renewedAt = Date.now();
+    let renewing: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      const started = Date.now();
+      renewing = this.deps.outbox.renewClaim(ids, token, leaseMs).then(
+        () => {
+          renewedAt = started;
+        },
+        (error: unknown) => this.deps.log.warn({ err: error }, "outbox claim could not be renewed"),
+      );
+    }, leaseMs / 3);
+    timer.unref();
+    return {
+      mayStart: () => Date.now() < renewedAt + leaseMs / 2,
+      release: async () => {
+        clearInterval(timer);
+        await renewing;
+      },
+    };
   }
 
   private logOutcome(mail: ClaimedMail, outcome: Outcome, recorded: boolean): void {

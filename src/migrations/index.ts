@@ -9,6 +9,7 @@ import { MailRecipients1764200000000 } from "./1764200000000-mail-recipients";
 import { GrantedBy1764300000000 } from "./1764300000000-granted-by";
 import { PasskeyLifecycle1764350000000 } from "./1764350000000-passkey-lifecycle";
 import { CanonicalKeys1764600000000 } from "./1764600000000-canonical-keys";
+import { KeyFingerprint1764700000000 } from "./1764700000000-key-fingerprint";
 
 export const MIGRATIONS = [
   Identity1763700000000,
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   GrantedBy1764300000000,
   PasskeyLifecycle1764350000000,
   CanonicalKeys1764600000000,
+  KeyFingerprint1764700000000,
 ];

@@ -47,7 +47,7 @@ export function registerRegistrationPage(http: FastifyInstance): void {
 
 /** The page's files, read once: its script and style, and the bundled @simplewebauthn/browser. */
 function loadAssets(): Map<string, Asset> {
-  const own = path.join(packageRoot(), "src", "ui", "assets");
+  const own = uiAssetDir();
   const browserEntry = require.resolve("@simplewebauthn/browser");
   const bundle = path.join(
     browserEntry.slice(0, browserEntry.lastIndexOf(`${path.sep}script${path.sep}`)),
@@ -64,6 +64,11 @@ function loadAssets(): Map<string, Asset> {
     ],
     ["simplewebauthn-browser.js", { type: js, body: fs.readFileSync(bundle) }],
   ]);
+}
+
+/** The hosted pages' own files (src/ui/assets, also when running from dist/). */
+export function uiAssetDir(): string {
+  return path.join(packageRoot(), "src", "ui", "assets");
 }
 
 /** The folder holding package.json: the same from src/ (ts-jest) and from dist/src/ (node). */

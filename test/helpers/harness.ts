@@ -27,6 +27,19 @@ const MARIADB_NODES = (
 /** Each new database starts on the next node, so a cluster run spreads the tests over all nodes. */
 let nextNode = Math.floor(Math.random() * MARIADB_NODES.length);
 
+/**
+ * What production mode needs besides NODE_ENV (start-up refuses it without them): spread it into
+ * the environment of a test that runs in production mode.
+ */
+export function productionEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: "production",
+    EXTERNAL_URL: "https://id.example.com",
+    MASTER_KEY: randomBytes(32).toString("base64"),
+    ...extra,
+  };
+}
+
 /** A fresh, empty database: a new MariaDB schema or a new SQLite file. Dropped by `drop()`. */
 export interface TestDatabase {
   url: string;

@@ -96,16 +96,21 @@ export class ServerProcess {
     return body.data;
   }
 
-  /** Sends `signal` and waits for the process to exit (SIGKILL after 10 s). */
-  async kill(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-    if (this.exitCode !== undefined) return;
-    this.child.kill(signal);
-    const force = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
-    await this.exited;
-    clearTimeout(force);
+  /**
+   * Sends `signal` and waits for the process to exit (SIGKILL after `forceAfterMs`); resolves to
+   * its exit code, null when a signal ended it.
+   */
+  async kill(signal: NodeJS.Signals = "SIGTERM", forceAfterMs = 10_000): Promise<number | null> {
+    if (this.exitCode === undefined) {
+      this.child.kill(signal);
+      const force = setTimeout(() => this.child.kill("SIGKILL"), forceAfterMs);
+      await this.exited;
+      clearTimeout(force);
+    }
+    return this.exitCode ?? null;
   }
 
-  private async waitReady(timeoutMs = 20_000): Promise<void> {
+  private async waitReady(timeoutMs = 45_000): Promise<void> {
     await eventually(
       `${this.url}/readyz`,
       async () => {

@@ -32,18 +32,22 @@ export class SmtpSink {
   private server: SMTPServer;
   private readonly closedSessions = new Set<string>();
 
-  private constructor(public port: number) {
+  private constructor(
+    public port: number,
+    readonly host: string,
+  ) {
     this.server = this.createServer();
   }
 
-  static async start(): Promise<SmtpSink> {
-    const sink = new SmtpSink(0);
+  /** Listens on `host` (default loopback) on an ephemeral port. */
+  static async start(host = "127.0.0.1"): Promise<SmtpSink> {
+    const sink = new SmtpSink(0, host);
     await sink.listen();
     return sink;
   }
 
   get url(): string {
-    return `smtp://127.0.0.1:${this.port}`;
+    return `smtp://${this.host}:${this.port}`;
   }
 
   /** Resolves once `count` mails have arrived, failing after `timeoutMs`. */
@@ -69,7 +73,7 @@ export class SmtpSink {
   private listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(this.port, "127.0.0.1", () => {
+      this.server.listen(this.port, this.host, () => {
         const address = (
           this.server as unknown as { server: { address(): AddressInfo } }
         ).server.address();
