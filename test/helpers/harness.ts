@@ -136,6 +136,15 @@ export async function startTestApp(
   options: AppOptions & { database?: TestDatabase } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
+  // Production mode refuses to start without these; a test that does not name them gets what a
+  // deployment would set (the development default's URL, a fresh key).
+  const deployment =
+    env.NODE_ENV === "production"
+      ? {
+          EXTERNAL_URL: `http://localhost:${env.PORT ?? "0"}`,
+          MASTER_KEY: randomBytes(32).toString("base64"),
+        }
+      : {};
   const config = loadConfig({
     NODE_ENV: "test",
     PORT: "0",
@@ -143,6 +152,7 @@ export async function startTestApp(
     LOG_LEVEL: "info",
     DATA_DIR: database.dataDir,
     DATABASE_URL: database.url,
+    ...deployment,
     ...env,
   });
   const clock = (options.clock as TestClock | undefined) ?? new TestClock();
