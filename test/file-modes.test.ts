@@ -20,8 +20,10 @@ beforeAll(async () => {
   parent = fs.mkdtempSync(path.join(os.tmpdir(), "plk-modes-"));
   // MariaDB: the database is elsewhere; DATA_DIR still holds the key, the token and the mails.
   database = TEST_DB === "mariadb" ? await createTestDatabase() : undefined;
+  // Development mode: only there does the server generate master.key into DATA_DIR (production
+  // refuses to start without MASTER_KEY), and that file is one of those whose mode matters.
   server = await ServerProcess.start({
-    NODE_ENV: "production",
+    NODE_ENV: "development",
     DATA_DIR: path.join(parent, "data"),
     ...(database ? { DATABASE_URL: database.url } : {}),
   });
