@@ -80,6 +80,29 @@ describe("WEBAUTHN_RELATED_ORIGINS", () => {
     expect(problems.join("\n")).not.toContain("hunter2");
   });
 
+  it("holds every origin list to the same rule: no entry names another host or carries a path", () => {
+    // Before, each list kept URL.origin of whatever it was given: the first entry below became
+    // https://evil.example, trusted for CORS, as a link target, or as a ceremony origin.
+    for (const name of ["CORS_ORIGINS", "LINK_ALLOWED_ORIGINS", "WEBAUTHN_ORIGINS"]) {
+      expect(
+        problemsOf({
+          EXTERNAL_URL: "https://example.com",
+          [name]: "https://example.com@evil.example,https://example.com/app,https://example.com",
+        }),
+      ).toEqual([
+        `${name}: an entry has user info (user@ or user:password@): give the origin alone`,
+        `${name}: "https://example.com/app" must be an origin alone, scheme://host[:port], without path, query or fragment`,
+      ]);
+    }
+    // Only related origins must be host names: a link or CORS origin may be an address.
+    expect(
+      loadConfig({
+        CORS_ORIGINS: "https://203.0.113.7",
+        LINK_ALLOWED_ORIGINS: "https://[2001:db8::1]",
+      }).corsOrigins,
+    ).toEqual(["https://203.0.113.7"]);
+  });
+
   it("stops the server at start-up, one line per bad entry, exit code 1", () => {
     const result = spawnSync(process.execPath, [path.resolve(__dirname, "../dist/src/main.js")], {
       env: {
