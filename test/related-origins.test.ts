@@ -111,7 +111,8 @@ describe("WEBAUTHN_RELATED_ORIGINS", () => {
         WEBAUTHN_RELATED_ORIGINS: `${SHOP},https://evil.example/x,https://a:secret@b.example`,
       },
       encoding: "utf8",
-      timeout: 20_000,
+      // Generous: on a loaded machine loading the server alone can take a while.
+      timeout: 60_000,
     });
     expect(result.status).toBe(1);
     const lines = result.stderr.trim().split("\n");
@@ -120,7 +121,7 @@ describe("WEBAUTHN_RELATED_ORIGINS", () => {
       2,
     );
     expect(result.stderr).not.toContain("secret");
-  });
+  }, 90_000);
 });
 
 describe("with related origins", () => {
