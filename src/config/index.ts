@@ -54,30 +54,26 @@ const masterKey = z
   .transform((value) => Buffer.from(value, "base64"))
   .refine((key) => key.length === 32, "must be the base64 encoding of exactly 32 bytes");
 
-const origins = z
-  .string()
-  .transform((value) =>
-    value
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter((entry) => entry.length > 0),
-  )
-  .pipe(z.array(httpUrl.transform((url) => url.origin)));
-
 /**
- * WEBAUTHN_RELATED_ORIGINS: origins on any host that may use the RP ID (WebAuthn related origin
- * requests). Every entry is checked on its own, one problem each; duplicates count once.
+ * A comma-separated list of origins, each an origin alone (url-rules' parseExactOrigin): every bad
+ * entry is its own problem, duplicates count once. `hostName` also refuses IP addresses.
  */
-const relatedOrigins = z.string().transform((value, ctx) => {
-  const accepted = new Set<string>();
-  for (const entry of value.split(",").map((part) => part.trim())) {
-    if (entry.length === 0) continue;
-    const parsed = parseExactOrigin(entry);
-    if ("problem" in parsed) ctx.addIssue({ code: "custom", message: parsed.problem });
-    else accepted.add(parsed.origin);
-  }
-  return [...accepted];
-});
+const originList = (options: { hostName?: boolean } = {}) =>
+  z.string().transform((value, ctx) => {
+    const accepted = new Set<string>();
+    for (const entry of value.split(",").map((part) => part.trim())) {
+      if (entry.length === 0) continue;
+      const parsed = parseExactOrigin(entry, options);
+      if ("problem" in parsed) ctx.addIssue({ code: "custom", message: parsed.problem });
+      else accepted.add(parsed.origin);
+    }
+    return [...accepted];
+  });
+
+const origins = originList();
+
+/** WEBAUTHN_RELATED_ORIGINS: origins on any host that may use the RP ID (related origin requests). */
+const relatedOrigins = originList({ hostName: true });
 
 const emptyAsUndefined = (value: unknown) =>
   typeof value === "string" && value.trim() === "" ? undefined : value;

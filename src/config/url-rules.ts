@@ -13,13 +13,15 @@ export function isLoopbackHost(hostname: string): boolean {
  * A configured origin written as nothing but `scheme://host[:port]` (a trailing slash is fine):
  * no user info, path, query, fragment, backslash or white space, so an entry can neither carry
  * more than it says nor be read as another host (`https://a.example@b.example`). `https:`, or
- * `http:` on a loopback host as everywhere else; a host name, since browsers run no WebAuthn
- * ceremony on an IP address. Returns the origin as browsers serialize it, or why not.
+ * `http:` on a loopback host. With `hostName`, no IP address (browsers run no WebAuthn ceremony on
+ * one). Returns the origin as browsers serialize it, or why not.
  */
-export function parseExactOrigin(entry: string): { origin: string } | { problem: string } {
+export function parseExactOrigin(
+  entry: string,
+  { hostName = false }: { hostName?: boolean } = {},
+): { origin: string } | { problem: string } {
   const shown = JSON.stringify(entry.length > 100 ? `${entry.slice(0, 100)}…` : entry);
-  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/]*)/i.exec(entry)?.[1] ?? "";
-  if (authority.includes("@")) {
+  if (entry.includes("@")) {
     // Not echoed: what stands before "@" may be a password.
     return { problem: "an entry has user info (user@ or user:password@): give the origin alone" };
   }
@@ -32,7 +34,7 @@ export function parseExactOrigin(entry: string): { origin: string } | { problem:
   if (!(url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname)))) {
     return { problem: `${shown} must be https (http is allowed only for loopback hosts)` };
   }
-  if (isIpAddress(url.hostname) && !isLoopbackHost(url.hostname)) {
+  if (hostName && isIpAddress(url.hostname) && !isLoopbackHost(url.hostname)) {
     return {
       problem: `${shown} must name a host: browsers run no WebAuthn ceremony on an IP address`,
     };

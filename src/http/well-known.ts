@@ -1,6 +1,8 @@
 // GET /.well-known/webauthn (WebAuthn related origin requests): the origins on other hosts that may
-// use our RP ID, as {"origins": [...]}. Browsers fetch it from https://{RP ID}/ themselves, without
-// CORS; it is public and the same for everyone, so shared caches may keep it for a short while.
+// use our RP ID, as {"origins": [...]}. Browsers fetch it from https://{RP ID}/ themselves, outside
+// CORS: the route sends no CORS headers whatever CORS_ORIGINS says (no page needs to read it, and
+// an intranet deployment's list is not every website's to read). The answer is the same for every
+// requester (nothing reflected, no Vary), so a shared cache may keep it for a short while.
 import type { FastifyInstance } from "fastify";
 
 export const WELL_KNOWN_WEBAUTHN_PATH = "/.well-known/webauthn";
@@ -23,8 +25,6 @@ export function registerWellKnownWebauthn(
       .headers({
         "content-type": "application/json; charset=utf-8",
         "cache-control": `public, max-age=${WELL_KNOWN_MAX_AGE_SECONDS}`,
-        // The same for every requester: no reflected origin a shared cache could hand to another.
-        "access-control-allow-origin": "*",
         "x-content-type-options": "nosniff",
       })
       .send(body),
