@@ -15,7 +15,7 @@ import type { GraphQLObjectType, GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { authenticateRequest } from "./http/authentication";
 import type { Config } from "./config";
-import { connectDatabase, migrateDatabase } from "./db/connect";
+import { connectDatabase, limitStatementTime, migrateDatabase } from "./db/connect";
 import type { Database } from "./db/database";
 import { ApiError, createFormatError, toGraphQLError } from "./errors";
 import { registerCors } from "./http/cors";
@@ -238,6 +238,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
     if (keyFile)
       http.log.warn({ file: keyFile }, "MASTER_KEY is not set: generated a master key; back it up");
+    // After the migrations (which openKeyRing ran): they may take longer than a request may.
+    limitStatementTime(db, config.database);
     services = createServices(config, db, keys, options);
     await bootstrapOnFirstRun(services, http);
   } catch (error) {

@@ -96,6 +96,7 @@ const envSchema = z.object({
   DATABASE_URL: databaseUrl.optional(),
   DATABASE_POOL_SIZE: int(1, 500).default(10),
   DATABASE_RETRIES: int(0, 50).default(8),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   // Unset: http://localhost:$PORT (see withDerivedDefaults).
   EXTERNAL_URL: httpUrl
     .refine((url) => !url.search && !url.hash, "must not have a query or a fragment")
@@ -221,7 +222,7 @@ function withDerivedDefaults(raw: Record<string, unknown>): void {
   raw.EXTERNAL_URL ??= `http://localhost:${port.success ? port.data : 4000}`;
 }
 
-export type DatabaseConfig =
+export type DatabaseConfig = (
   | { kind: "sqlite"; path: string }
   | {
       kind: "mysql";
@@ -229,7 +230,14 @@ export type DatabaseConfig =
       poolSize: number;
       /** How often a transaction rolled back by a deadlock (error 1213) is run again. */
       retries: number;
-    };
+    }
+) & {
+  /**
+   * How long one statement may run or wait: MySQL/MariaDB's session limit plus a client-side
+   * guard against a database that stops answering; SQLite's busy timeout. Unset: 10 s.
+   */
+  statementTimeoutMs?: number;
+};
 
 export interface Config {
   env: "development" | "production" | "test";
@@ -365,12 +373,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
     database: databaseUrl.startsWith("sqlite:")
-      ? { kind: "sqlite", path: databaseUrl.slice("sqlite:".length) }
+      ? {
+          kind: "sqlite",
+          path: databaseUrl.slice("sqlite:".length),
+          statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+        }
       : {
           kind: "mysql",
           url: databaseUrl,
           poolSize: e.DATABASE_POOL_SIZE,
           retries: e.DATABASE_RETRIES,
+          statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
         },
     externalUrl,
     linkAllowedOrigins,

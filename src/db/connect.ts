@@ -1,10 +1,11 @@
 // Opening the database in two steps, so start-up can check that it answers before writing
 // anything (SPEC 16) and only then migrate.
 import type { DatabaseConfig } from "../config";
-import { createDataSource, detectMysqlFlavor } from "./data-source";
+import { DEFAULT_STATEMENT_TIMEOUT_MS, createDataSource, detectMysqlFlavor } from "./data-source";
 import { Database } from "./database";
 import { configureSessions } from "./galera";
 import { cachePromiseWrappers } from "./mysql2-promise-wrapper";
+import { limitStatements } from "./statement-timeout";
 
 export class DatabaseUnreachableError extends Error {
   constructor(where: string, cause: unknown) {
@@ -30,6 +31,14 @@ export async function connectDatabase(config: DatabaseConfig): Promise<Database>
 /** Brings the schema up to date with the committed migrations. */
 export async function migrateDatabase(db: Database): Promise<void> {
   await db.dataSource.runMigrations({ transaction: "each" });
+}
+
+/**
+ * Bounds every later statement by DATABASE_STATEMENT_TIMEOUT_MS (see statement-timeout.ts); call
+ * it after `migrateDatabase`, whose schema changes may run longer.
+ */
+export function limitStatementTime(db: Database, config: DatabaseConfig): void {
+  limitStatements(db.dataSource, config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
 }
 
 function location(config: DatabaseConfig): string {

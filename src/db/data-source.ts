@@ -9,6 +9,9 @@ import { MIGRATIONS } from "../migrations";
 
 export type MysqlFlavor = "mysql" | "mariadb";
 
+/** DATABASE_STATEMENT_TIMEOUT_MS's default, for data sources built without a Config. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+
 /**
  * MariaDB and MySQL describe columns differently (MariaDB reports a nullable column's default as
  * the text 'NULL'); TypeORM reads the catalog right only when told which one it talks to.
@@ -56,7 +59,8 @@ export function createDataSource(database: DatabaseConfig, flavor?: MysqlFlavor)
       type: "better-sqlite3",
       database: database.path,
       enableWAL: database.path !== ":memory:",
-      timeout: 5000,
+      // The busy timeout: how long a statement waits for another connection's write lock.
+      timeout: database.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
       prepareDatabase: (db: { pragma(source: string): unknown }) => {
         db.pragma("foreign_keys = ON");
         db.pragma("synchronous = NORMAL");

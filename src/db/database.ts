@@ -245,18 +245,26 @@ const CONNECTION_FAILURES = new Set([
 ]);
 
 /**
+ * A statement ended by DATABASE_STATEMENT_TIMEOUT_MS: MariaDB's max_statement_time (1969) and
+ * MySQL's MAX_EXECUTION_TIME (3024). The database is too busy to answer in time: retry later.
+ */
+const STATEMENT_TIMEOUTS = new Set([1969, 3024]);
+
+/**
  * An unreachable database becomes UNAVAILABLE, so clients can tell an outage (retry later) from
  * a bug (INTERNAL); anything else passes through unchanged.
  */
 function asUnavailable(error: unknown): unknown {
   const cause = error instanceof QueryFailedError ? (error.driverError as unknown) : error;
-  const { code, fatal, message } = (cause ?? {}) as {
+  const { code, errno, fatal, message } = (cause ?? {}) as {
     code?: string;
+    errno?: number;
     fatal?: boolean;
     message?: string;
   };
   const unreachable =
     (code !== undefined && CONNECTION_FAILURES.has(code)) ||
+    (errno !== undefined && STATEMENT_TIMEOUTS.has(errno)) ||
     fatal === true ||
     /connection is not open|pool is closed|closed state|not (yet )?(established|connected)/i.test(
       message ?? "",
