@@ -82,7 +82,11 @@ describe("a send slower than the outbox lease", () => {
   });
 
   it("is not sent again by a second worker while the first still waits", async () => {
-    const env = productionEnv({ SMTP_URL: sink.url, OUTBOX_POLL_MS: "50", OUTBOX_LEASE_MS: "1000" });
+    const env = productionEnv({
+      SMTP_URL: sink.url,
+      OUTBOX_POLL_MS: "50",
+      OUTBOX_LEASE_MS: "1000",
+    });
     const first = await startTestApp(env, { database });
     apps.push(first);
     const second = await startTestApp(env, { database });

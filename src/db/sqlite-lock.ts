@@ -55,7 +55,8 @@ function takeOver(database: string, lockFile: string): void {
       const pid = Number.parseInt(readOrEmpty(lockFile), 10);
       // Our own pid in a lock this process does not hold: left by an earlier run (a container
       // restarted under the same pid).
-      if (pid > 0 && pid !== process.pid && isRunning(pid)) throw new DatabaseInUseError(database, lockFile, pid);
+      if (pid > 0 && pid !== process.pid && isRunning(pid))
+        throw new DatabaseInUseError(database, lockFile, pid);
       // Its process is gone (a crash, a kill -9): the lock is stale.
       fs.rmSync(lockFile, { force: true });
     }

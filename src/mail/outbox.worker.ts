@@ -178,8 +178,7 @@ export class OutboxWorker {
         () => {
           renewedAt = started;
         },
-        (error: unknown) =>
-          this.deps.log.warn({ err: error }, "outbox claim could not be renewed"),
+        (error: unknown) => this.deps.log.warn({ err: error }, "outbox claim could not be renewed"),
       );
     }, leaseMs / 3);
     timer.unref();
