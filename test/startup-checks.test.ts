@@ -209,7 +209,7 @@ describe("the master key checked against the data", () => {
     servers.push(again);
     expect(await again.kill("SIGTERM")).toBe(0);
     expect(await fingerprints()).toEqual([{ fingerprint: stored!.fingerprint }]);
-  }, 120_000);
+  }, 240_000);
 
   it("does not replace a lost master.key with a new one", async () => {
     const env = { DATABASE_URL: database.url, DATA_DIR: database.dataDir };
@@ -225,7 +225,7 @@ describe("the master key checked against the data", () => {
       `failed to start: the key in ${database.dataDir}/master.key does not match the key the data in this database was written with`,
     );
     expect(fs.existsSync(keyFile)).toBe(false);
-  }, 120_000);
+  }, 240_000);
 });
 
 (TEST_DB === "sqlite" ? describe : describe.skip)("two processes on one SQLite file", () => {
@@ -261,5 +261,5 @@ describe("the master key checked against the data", () => {
     expect(fs.readFileSync(lockFile, "utf8").trim()).toBe(String(third.pid));
     expect(await third.kill("SIGTERM")).toBe(0);
     expect(fs.existsSync(lockFile)).toBe(false);
-  }, 120_000);
+  }, 240_000);
 });
