@@ -2,7 +2,7 @@
 // what request log lines carry.
 import { addHuman, addOrg } from "./helpers/fixtures";
 import type { TestApp } from "./helpers/harness";
-import { startTestApp } from "./helpers/harness";
+import { productionEnv, startTestApp } from "./helpers/harness";
 import { withDatabaseOutage } from "./helpers/outage";
 import { freePort } from "./helpers/server-process";
 import { eventually, sleep } from "./helpers/wait";
@@ -88,12 +88,16 @@ describe("GET /metrics", () => {
     expect(sample(sent, "outbox_oldest_pending_age_seconds")).toBe(0);
   });
 
-  it("keeps each app's counters to itself", async () => {
-    const other = await startTestApp();
+  it("exports every known label value at 0 from the first scrape, each app its own", async () => {
+    const other = await startTestApp(productionEnv());
     try {
-      expect(sample(await scrape(other.url), 'passkey_codes_issued_total{medium="RETURNED"}')).toBe(
-        undefined,
-      );
+      const text = await scrape(other.url);
+      for (const medium of ["RETURNED", "LINK", "EMAIL"]) {
+        expect(sample(text, `passkey_codes_issued_total{medium="${medium}"}`)).toBe(0);
+      }
+      for (const outcome of ["sent", "retried", "failed"]) {
+        expect(sample(text, `mail_deliveries_total{outcome="${outcome}"}`)).toBe(0);
+      }
     } finally {
       await other.close();
     }
@@ -249,4 +253,42 @@ it("logs a failure that repeats on every outbox poll once, not once per poll", a
     },
     { OUTBOX_POLL_MS: "50" },
   );
+});
+
+describe("a browser at the server's address", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(productionEnv());
+  });
+  afterAll(() => t.close());
+
+  it("gets a page at / that links the sign-in page and the APIs", async () => {
+    const response = await fetch(`${t.url}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const page = await response.text();
+    for (const href of ['href="./ui/login/login"', 'href="graphql"', 'href="openapi.json"']) {
+      expect(page).toContain(href);
+    }
+  });
+
+  it("gets a favicon", async () => {
+    const response = await fetch(`${t.url}/favicon.ico`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("image/svg+xml");
+    expect(await response.text()).toMatch(/^<svg /);
+  });
+
+  it("gets OPTIONS answered without CORS headers and without Apollo's CSRF paragraph", async () => {
+    for (const path of ["/graphql", "/v2/users/human", "/"]) {
+      const response = await fetch(`${t.url}${path}`, {
+        method: "OPTIONS",
+        headers: { origin: "https://elsewhere.example", "access-control-request-method": "POST" },
+      });
+      expect(response.status).toBe(204);
+      expect(response.headers.get("allow")).toBe("GET, POST, DELETE, OPTIONS");
+      expect(response.headers.get("access-control-allow-origin")).toBeNull();
+      expect(await response.text()).toBe("");
+    }
+  });
 });

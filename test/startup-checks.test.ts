@@ -5,9 +5,9 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { TestDatabase } from "./helpers/harness";
-import { TEST_DB, createTestDatabase } from "./helpers/harness";
+import { TEST_DB, createTestDatabase, productionEnv } from "./helpers/harness";
 import { queryDatabase } from "./helpers/db-query";
-import { freePort } from "./helpers/server-process";
+import { ServerProcess, freePort } from "./helpers/server-process";
 import { eventually } from "./helpers/wait";
 
 const MAIN = path.resolve(__dirname, "../dist/src/main.js");
@@ -28,7 +28,7 @@ async function start(env: Record<string, string>) {
   return spawnSync(process.execPath, [MAIN], {
     env: await serverEnv(env),
     encoding: "utf8",
-    timeout: 20_000,
+    timeout: 60_000,
   });
 }
 
@@ -158,4 +158,111 @@ describe("a failed start writes nothing", () => {
       await new Promise((resolve) => taken.close(resolve));
     }
   });
+});
+
+describe("the master key checked against the data", () => {
+  let database: TestDatabase;
+  const servers: ServerProcess[] = [];
+  beforeEach(async () => {
+    database = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.kill("SIGKILL")));
+    await database.drop();
+  });
+
+  const fingerprints = () =>
+    queryDatabase<{ fingerprint: string }>(database, "SELECT fingerprint FROM key_fingerprint");
+  const counts = async () =>
+    (
+      await queryDatabase<{ users: number; events: number }>(
+        database,
+        "SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM events) AS events",
+      )
+    ).map((row) => ({ users: Number(row.users), events: Number(row.events) }))[0];
+
+  it("refuses another MASTER_KEY before writing, and stores a missing fingerprint", async () => {
+    const key = Buffer.alloc(32, 1).toString("base64");
+    const env = productionEnv({
+      DATABASE_URL: database.url,
+      DATA_DIR: database.dataDir,
+      MASTER_KEY: key,
+    });
+    const first = await ServerProcess.start(env);
+    servers.push(first);
+    expect(await first.kill("SIGTERM")).toBe(0);
+    const [stored] = await fingerprints();
+    expect(stored?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(stored?.fingerprint).not.toContain(Buffer.from(key, "base64").toString("hex"));
+    const before = await counts();
+
+    const other = await start({ ...env, MASTER_KEY: Buffer.alloc(32, 2).toString("base64") });
+    expect(other.status).toBe(1);
+    expect(other.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        /^failed to start: MASTER_KEY does not match the key the data in this database was written with \(key fingerprint [0-9a-f]{8}…, this key's [0-9a-f]{8}…\); start with the original key$/,
+      ),
+    ]);
+    expect(other.stderr).not.toContain(key);
+    expect(await counts()).toEqual(before);
+
+    // A database from before fingerprints: the next start with a key stores it.
+    await queryDatabase(database, "DELETE FROM key_fingerprint");
+    const again = await ServerProcess.start(env);
+    servers.push(again);
+    expect(await again.kill("SIGTERM")).toBe(0);
+    expect(await fingerprints()).toEqual([{ fingerprint: stored!.fingerprint }]);
+  }, 240_000);
+
+  it("does not replace a lost master.key with a new one", async () => {
+    const env = { DATABASE_URL: database.url, DATA_DIR: database.dataDir };
+    const first = await ServerProcess.start(env);
+    servers.push(first);
+    expect(await first.kill("SIGTERM")).toBe(0);
+    const keyFile = path.join(database.dataDir, "master.key");
+    fs.rmSync(keyFile);
+
+    const result = await start(env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `failed to start: the key in ${database.dataDir}/master.key does not match the key the data in this database was written with`,
+    );
+    expect(fs.existsSync(keyFile)).toBe(false);
+  }, 240_000);
+});
+
+(TEST_DB === "sqlite" ? describe : describe.skip)("two processes on one SQLite file", () => {
+  let database: TestDatabase;
+  const servers: ServerProcess[] = [];
+  beforeEach(async () => {
+    database = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.kill("SIGKILL")));
+    await database.drop();
+  });
+
+  it("are refused: the second says why; a stopped or killed first frees the file", async () => {
+    const env = productionEnv({ DATABASE_URL: database.url, DATA_DIR: database.dataDir });
+    const first = await ServerProcess.start(env);
+    servers.push(first);
+    const lockFile = `${database.url.slice("sqlite:".length)}.lock`;
+    const otherDir = path.join(database.dataDir, "second");
+
+    const second = await start({ ...env, DATA_DIR: otherDir });
+    expect(second.status).toBe(1);
+    expect(second.stderr.trim().split("\n")).toEqual([
+      `failed to start: the SQLite database ${database.url.slice("sqlite:".length)} is in use by another server process (pid ${first.pid}, lock file ${lockFile}); SQLite serves one process, several need MySQL/MariaDB (DATABASE_URL=mysql://...)`,
+    ]);
+    expect(fs.existsSync(otherDir)).toBe(false);
+
+    // A killed process leaves its lock behind; the next start sees that it is gone.
+    expect(await first.kill("SIGKILL")).toBe(null);
+    expect(fs.existsSync(lockFile)).toBe(true);
+    const third = await ServerProcess.start(env);
+    servers.push(third);
+    expect(fs.readFileSync(lockFile, "utf8").trim()).toBe(String(third.pid));
+    expect(await third.kill("SIGTERM")).toBe(0);
+    expect(fs.existsSync(lockFile)).toBe(false);
+  }, 240_000);
 });

@@ -69,6 +69,10 @@ export class ServerProcess {
     return server;
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get log(): string {
     return this.output.join("");
   }
@@ -110,7 +114,7 @@ export class ServerProcess {
     return this.exitCode ?? null;
   }
 
-  private async waitReady(timeoutMs = 45_000): Promise<void> {
+  private async waitReady(timeoutMs = 60_000): Promise<void> {
     await eventually(
       `${this.url}/readyz`,
       async () => {
