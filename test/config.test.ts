@@ -107,6 +107,7 @@ describe("the WebAuthn relying party", () => {
       rpName: "Passkey Links",
       origins: ["https://id.example.com"],
       timeoutSeconds: 300,
+      maxPerUser: 20,
     });
   });
 

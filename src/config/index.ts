@@ -124,6 +124,7 @@ const envSchema = z.object({
   WEBAUTHN_RP_NAME: z.string().trim().min(1).max(100).default("Passkey Links"),
   WEBAUTHN_ORIGINS: origins.optional(),
   WEBAUTHN_TIMEOUT_SECONDS: int(30, 3600).default(300),
+  PASSKEY_MAX_PER_USER: int(1, 1000).default(20),
   METRICS_PORT: int(1, 65535).optional(),
   CORS_ORIGINS: origins.default([]),
 });
@@ -157,6 +158,7 @@ const webauthnSchema = envSchema.pick({
   WEBAUTHN_RP_NAME: true,
   WEBAUTHN_ORIGINS: true,
   WEBAUTHN_TIMEOUT_SECONDS: true,
+  PASSKEY_MAX_PER_USER: true,
 });
 
 /**
@@ -181,6 +183,7 @@ function webauthnSettings(e: z.output<typeof webauthnSchema>) {
       rpName: e.WEBAUTHN_RP_NAME,
       origins,
       timeoutSeconds: e.WEBAUTHN_TIMEOUT_SECONDS,
+      maxPerUser: e.PASSKEY_MAX_PER_USER,
     },
     problems,
   };
@@ -245,7 +248,14 @@ export interface Config {
     shutdownTimeoutMs: number;
   };
   /** The WebAuthn relying party; never taken from a request. */
-  webauthn: { rpId: string; rpName: string; origins: string[]; timeoutSeconds: number };
+  webauthn: {
+    rpId: string;
+    rpName: string;
+    origins: string[];
+    timeoutSeconds: number;
+    /** Stored passkeys one user may hold (PASSKEY_MAX_PER_USER). */
+    maxPerUser: number;
+  };
   /** Set: /metrics is served only on this port, not on `port`. */
   metricsPort: number | undefined;
   /** Browser origins allowed to call the API cross-origin (none by default). */

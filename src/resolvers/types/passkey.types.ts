@@ -107,6 +107,12 @@ export class Passkey {
     description: "Whether the authenticator reported a synced (backed-up) key.",
   })
   backedUp!: boolean;
+
+  @Field(() => ID, {
+    description:
+      "Whose authority the passkey was registered under: the code's minter, or the authority of the token the user registered it with. A promotion this user could not grant ends the passkey.",
+  })
+  grantedBy!: string;
 }
 
 @InputType({ description: "The stored passkey to delete." })
