@@ -65,10 +65,17 @@ export const ERROR_IDS = {
   "PASSKEY-code-required":
     "Registering a passkey for another user needs a registration code; mint one instead.",
   "PASSKEY-credential-exists": "This authenticator's credential is already registered.",
+  "PASSKEY-credential-id-too-long": "The credential ID is longer than 1023 bytes.",
+  "PASSKEY-cross-origin":
+    "The response was made in a cross-origin frame (clientDataJSON.crossOrigin is true).",
   "PASSKEY-domain": "domain is not the configured relying party ID.",
+  "PASSKEY-max-per-user":
+    "The user already holds PASSKEY_MAX_PER_USER passkeys; remove one before adding another.",
   "PASSKEY-name": "passkeyName is empty, too long or contains control characters.",
   "PASSKEY-not-found": "No such stored passkey for this user.",
   "PASSKEY-not-own": "Only the user who opened this registration may verify it.",
+  "PASSKEY-public-key":
+    "The credential's public key cannot be used: an unsupported algorithm or curve, or not a key.",
   "PASSKEY-registration-ended":
     "The registration was already verified, superseded or ended: start a new one.",
   "PASSKEY-registration-expired": "The registration timed out: start a new one.",

@@ -217,6 +217,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // so a failed start leaves nothing behind.
   const templates = MailTemplates.load(config.mailTemplateDir);
   const noticeTemplates = MailTemplates.loadPasskeyNotice(config.mailTemplateDir);
+  const removedNoticeTemplates = MailTemplates.loadPasskeyRemovedNotice(config.mailTemplateDir);
   await assertPortFree("PORT", config.port, config.host);
   if (config.metricsPort) await assertPortFree("METRICS_PORT", config.metricsPort, config.host);
   const unlock =
@@ -256,6 +257,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     transport: createMailTransport(config, http.log),
     templates,
     noticeTemplates,
+    removedNoticeTemplates,
     metrics,
     events: services.events,
     clock: services.clock,

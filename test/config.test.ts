@@ -110,6 +110,7 @@ describe("the WebAuthn relying party", () => {
       origins: ["https://id.example.com"],
       relatedOrigins: [],
       timeoutSeconds: 300,
+      maxPerUser: 20,
     });
   });
 

@@ -55,7 +55,7 @@ it("registers a passkey with a code and no token, in ZITADEL's JSON", async () =
   expect(listed).toMatchObject([{ id: opened.body.passkeyId, name: "Phone" }]);
 });
 
-it("answers ZITADEL's errors: wrong code 400, used code 400 (code 9), missing user 404, no code and no token 401, replay 400", async () => {
+it("answers ZITADEL's errors: wrong code 400, used code 400 (code 9), missing user with a code like a wrong code (400), no code and no token 401, replay 400", async () => {
   const userId = await addHuman(t, org);
   const code = await returnedCode(t, userId);
   expectRestError(
@@ -66,9 +66,9 @@ it("answers ZITADEL's errors: wrong code 400, used code 400 (code 9), missing us
   );
   expectRestError(
     await register("0190b1a2-0000-7000-8000-000000000000", { code }),
-    404,
-    5,
-    "USER-not-found",
+    400,
+    3,
+    "CODE-invalid",
   );
   expectRestError(await register(userId, {}), 401, 16, "AUTH-required");
   const admin = await register(userId, {}, t.adminToken);

@@ -152,6 +152,7 @@ const envSchema = z.object({
   WEBAUTHN_ORIGINS: origins.optional(),
   WEBAUTHN_RELATED_ORIGINS: relatedOrigins.default([]),
   WEBAUTHN_TIMEOUT_SECONDS: int(30, 3600).default(300),
+  PASSKEY_MAX_PER_USER: int(1, 1000).default(20),
   METRICS_PORT: int(1, 65535).optional(),
   CORS_ORIGINS: origins.default([]),
 });
@@ -186,6 +187,7 @@ const webauthnSchema = envSchema.pick({
   WEBAUTHN_ORIGINS: true,
   WEBAUTHN_RELATED_ORIGINS: true,
   WEBAUTHN_TIMEOUT_SECONDS: true,
+  PASSKEY_MAX_PER_USER: true,
 });
 
 /**
@@ -211,6 +213,7 @@ function webauthnSettings(e: z.output<typeof webauthnSchema>) {
       origins,
       relatedOrigins: e.WEBAUTHN_RELATED_ORIGINS,
       timeoutSeconds: e.WEBAUTHN_TIMEOUT_SECONDS,
+      maxPerUser: e.PASSKEY_MAX_PER_USER,
     },
     problems,
   };
@@ -299,6 +302,8 @@ export interface Config {
      */
     relatedOrigins: string[];
     timeoutSeconds: number;
+    /** Stored passkeys one user may hold (PASSKEY_MAX_PER_USER). */
+    maxPerUser: number;
   };
   /** Set: /metrics is served only on this port, not on `port`. */
   metricsPort: number | undefined;

@@ -28,6 +28,12 @@ export function mintingAuthority(caller: Caller, targetId: string): string {
   return targetId === caller.userId ? caller.tokenGrantedBy : caller.userId;
 }
 
+/**
+ * The creator of events written for a request whose authority is a code, not a caller: an
+ * anonymous guess, or a ceremony a code opened, even when some unrelated bearer came along.
+ */
+export const NO_CALLER = "";
+
 export function requireCaller(ctx: RequestContext): Caller {
   if (!ctx.caller) throw ApiError.unauthenticated("AUTH-required", "authentication required");
   return ctx.caller;

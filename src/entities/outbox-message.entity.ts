@@ -3,8 +3,11 @@ import { Column, Entity, Index, PrimaryColumn } from "typeorm";
 import { idColumn, timestampColumn } from "./columns";
 
 export type DeliveryStateValue = "QUEUED" | "SENT" | "FAILED";
-/** PASSKEY_LINK carries a registration link; PASSKEY_ADDED tells the user a passkey was stored. */
-export type MailKind = "PASSKEY_LINK" | "PASSKEY_ADDED";
+/**
+ * PASSKEY_LINK carries a registration link; PASSKEY_ADDED and PASSKEY_REMOVED tell the user a
+ * passkey was stored or ended (security notices: never cancelled by a state change).
+ */
+export type MailKind = "PASSKEY_LINK" | "PASSKEY_ADDED" | "PASSKEY_REMOVED";
 
 @Entity({ name: "mail_outbox" })
 @Index("ix_mail_outbox_due", ["state", "nextAttemptAt"])

@@ -29,6 +29,11 @@ export class PersonalAccessTokenEntity {
   @Column(idColumn("granted_by"))
   grantedBy!: string;
 
+  /** The token the caller minted it with (null: bootstrap); removing that one ends this one. */
+  @Index("ix_pat_minted_with")
+  @Column(idColumn("minted_with", { nullable: true }))
+  mintedWith!: string | null;
+
   @Column(timestampColumn("created_at"))
   createdAt!: Date;
 }

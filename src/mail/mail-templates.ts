@@ -5,17 +5,19 @@
 //   <overrideDir>/<language>/body.html     every {{value}} HTML-escaped
 //   <overrideDir>/<language>/body.txt      not HTML-escaped
 //   <overrideDir>/<language>/passkey-added/{subject.txt,body.html,body.txt}   the notice mail
+//   <overrideDir>/<language>/passkey-removed/{subject.txt,body.html,body.txt} the removal notice
 // <language> is a BCP 47 tag ("de", "de-CH"); a directory for a language that is not built in adds
 // it. A directory may hold any subset of the files: a missing one comes from the built-in
 // template of that language, or from English (with its overrides) for a new language.
 // Templates are Handlebars with the blocks {{#if}} and {{#unless}}. The link mail's variables are
 // {{displayName}}, {{link}}, {{validFor}} ("1 hour") and {{expiresAt}} ("2026-11-21 12:34 UTC");
-// the notice's are {{displayName}}, {{passkeyName}} and {{addedAt}}.
+// the notice's are {{displayName}}, {{passkeyName}} and {{addedAt}} ({{removedAt}} for a removal).
 import fs from "node:fs";
 import path from "node:path";
 import Handlebars from "handlebars";
 import * as linkMails from "./templates";
 import * as noticeMails from "./templates/passkey-added";
+import * as removedNoticeMails from "./templates/passkey-removed";
 
 export interface MailTemplateSource {
   language: string;
@@ -84,7 +86,25 @@ const NOTICE_MAIL: MailKind<PasskeyNoticeMailVariables> = {
   }),
 };
 
-const KIND_DIRECTORIES = [NOTICE_MAIL.directory];
+export interface PasskeyRemovedMailVariables {
+  displayName: string;
+  passkeyName: string;
+  removedAt: Date;
+}
+
+const REMOVED_NOTICE_MAIL: MailKind<PasskeyRemovedMailVariables> = {
+  directory: "passkey-removed",
+  builtIn: Object.values(removedNoticeMails),
+  variables: ["displayName", "passkeyName", "removedAt"],
+  sample: { displayName: "Ada Lovelace", passkeyName: "iPhone", removedAt: new Date(0) },
+  values: (_language, v) => ({
+    displayName: v.displayName,
+    passkeyName: v.passkeyName,
+    removedAt: formatTime(v.removedAt),
+  }),
+};
+
+const KIND_DIRECTORIES = [NOTICE_MAIL.directory, REMOVED_NOTICE_MAIL.directory];
 
 export class MailTemplateError extends Error {
   constructor(message: string) {
@@ -144,6 +164,13 @@ export class MailTemplates<V = LinkMailVariables> {
   /** The "a passkey was added" notice, overridden from `<language>/passkey-added/`. */
   static loadPasskeyNotice(overrideDir?: string): MailTemplates<PasskeyNoticeMailVariables> {
     return MailTemplates.loadKind(NOTICE_MAIL, overrideDir);
+  }
+
+  /** The "a passkey was removed" notice, overridden from `<language>/passkey-removed/`. */
+  static loadPasskeyRemovedNotice(
+    overrideDir?: string,
+  ): MailTemplates<PasskeyRemovedMailVariables> {
+    return MailTemplates.loadKind(REMOVED_NOTICE_MAIL, overrideDir);
   }
 
   private static loadKind<V>(kind: MailKind<V>, overrideDir?: string): MailTemplates<V> {

@@ -33,6 +33,18 @@ export interface NewPasskeyNotice extends Addressee {
   addedAt: Date;
 }
 
+/** "A passkey was removed from your account": which one, and when. */
+export interface NewPasskeyRemovedNotice extends Addressee {
+  passkeyName: string;
+  removedAt: Date;
+}
+
+/** The template values a PASSKEY_REMOVED row keeps in `variables`. */
+export interface PasskeyRemovedNoticeVariables {
+  passkeyName: string;
+  removedAt: string;
+}
+
 /** The template values a PASSKEY_ADDED row keeps in `variables`. */
 export interface PasskeyNoticeVariables {
   passkeyName: string;
@@ -135,6 +147,26 @@ export class OutboxService {
     const variables: PasskeyNoticeVariables = { passkeyName, addedAt: addedAt.toISOString() };
     return this.insert(tx, addressee, () => ({
       kind: "PASSKEY_ADDED",
+      codeId: null,
+      linkCiphertext: null,
+      variables: JSON.stringify(variables),
+      codeExpiresAt: new Date(this.clock.now().getTime() + giveUpAfterSeconds * 1000),
+    }));
+  }
+
+  /** Queues the notice that a passkey was removed; given up after `giveUpAfterSeconds`. */
+  enqueuePasskeyRemovedNotice(
+    tx: EntityManager,
+    notice: NewPasskeyRemovedNotice,
+    giveUpAfterSeconds: number,
+  ): Promise<string> {
+    const { passkeyName, removedAt, ...addressee } = notice;
+    const variables: PasskeyRemovedNoticeVariables = {
+      passkeyName,
+      removedAt: removedAt.toISOString(),
+    };
+    return this.insert(tx, addressee, () => ({
+      kind: "PASSKEY_REMOVED",
       codeId: null,
       linkCiphertext: null,
       variables: JSON.stringify(variables),
@@ -299,16 +331,30 @@ export class OutboxService {
     results: readonly { mail: ClaimedMail; outcome: Outcome }[],
   ): Promise<Set<string>> {
     if (results.length === 0) return new Set();
+    // A row cancelled while it was being sent keeps the claim: a mail that went out is recorded
+    // as sent (what happened), one that did not stays cancelled.
     const stillHeld = await this.db
       .forUpdate(
         tx
           .createQueryBuilder(OutboxMessageEntity, "o")
           .select("o.id", "id")
+          .addSelect("o.state", "state")
           .where({ id: In(results.map(({ mail }) => mail.id)) })
-          .andWhere("o.claimToken = :token AND o.state = :queued", { token, queued: "QUEUED" }),
+          .andWhere("o.claimToken = :token AND o.state IN (:...states)", {
+            token,
+            states: ["QUEUED", "FAILED"],
+          }),
       )
-      .getRawMany<{ id: string }>();
-    const held = new Set(stillHeld.map((row) => row.id));
+      .getRawMany<{ id: string; state: string }>();
+    const states = new Map(stillHeld.map((row) => [row.id, row.state]));
+    const held = new Set(
+      results
+        .filter(({ mail, outcome }) => {
+          const state = states.get(mail.id);
+          return state === "QUEUED" || (state === "FAILED" && outcome.kind === "sent");
+        })
+        .map(({ mail }) => mail.id),
+    );
     const now = this.clock.now();
     const mine = results.filter(({ mail }) => held.has(mail.id));
     const sent = mine.filter(({ outcome }) => outcome.kind === "sent").map(({ mail }) => mail.id);
@@ -365,15 +411,19 @@ export class OutboxService {
       this.db.deleteBatch(
         tx,
         OutboxMessageEntity,
-        "e.kind = :kind AND e.state <> :queued AND e.createdAt < :cutoff",
-        { kind: "PASSKEY_ADDED", queued: "QUEUED", cutoff },
+        "e.kind <> :link AND e.state <> :queued AND e.createdAt < :cutoff",
+        { link: "PASSKEY_LINK", queued: "QUEUED", cutoff },
         limit,
       ),
     );
     return deleted.length;
   }
 
-  /** Ends queued mails of revoked codes (or of a removed user) so they are never sent. */
+  /**
+   * Ends queued link mails of revoked codes (or of a disabled user) so they are never sent.
+   * Security notices are never cancelled (SPEC 13): a lock must not hide that a passkey was added.
+   * The claim token stays, so a worker sending the mail right now still records it as sent.
+   */
   async cancelQueued(
     tx: EntityManager,
     where: { codeId: string } | { userId: string },
@@ -384,14 +434,15 @@ export class OutboxService {
       .set({
         state: "FAILED",
         linkCiphertext: null,
-        lastError: "cancelled: the code or the user was ended",
-        claimToken: null,
+        lastError: CANCELLED,
       })
-      .where("state = :queued", { queued: "QUEUED" })
+      .where("state = :queued AND kind = :link", { queued: "QUEUED", link: "PASSKEY_LINK" })
       .andWhere(where)
       .execute();
   }
 }
+
+const CANCELLED = "cancelled: the code or the user was ended";
 
 function truncate(message: string): string {
   return message.length > 500 ? `${message.slice(0, 497)}...` : message;

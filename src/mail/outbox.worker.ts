@@ -8,11 +8,22 @@ import type { Clock } from "../core/clock";
 import type { EventStore } from "../core/event-store";
 import { PASSKEY_EVENTS } from "../core/event-names";
 import { FailureLog } from "./failure-log";
-import type { MailTemplates, PasskeyNoticeMailVariables, RenderedMail } from "./mail-templates";
+import type {
+  MailTemplates,
+  PasskeyNoticeMailVariables,
+  PasskeyRemovedMailVariables,
+  RenderedMail,
+} from "./mail-templates";
 import type { MailTransport } from "./mail-transport";
 import { OutboxShards } from "./outbox-shards";
 import { SEND_CONCURRENCY, describeFailure, isPermanentFailure } from "./mail-transport";
-import type { ClaimedMail, OutboxService, Outcome, PasskeyNoticeVariables } from "./outbox.service";
+import type {
+  ClaimedMail,
+  OutboxService,
+  Outcome,
+  PasskeyNoticeVariables,
+  PasskeyRemovedNoticeVariables,
+} from "./outbox.service";
 
 /** Creator recorded on events the worker writes. */
 export const SYSTEM_CREATOR = "SYSTEM";
@@ -23,6 +34,7 @@ export interface OutboxWorkerDeps {
   transport: MailTransport;
   templates: MailTemplates;
   noticeTemplates: MailTemplates<PasskeyNoticeMailVariables>;
+  removedNoticeTemplates: MailTemplates<PasskeyRemovedMailVariables>;
   events: EventStore;
   clock: Clock;
   settings: Config["outbox"];
@@ -261,6 +273,16 @@ export class OutboxWorker {
         displayName: mail.displayName,
         passkeyName,
         addedAt: new Date(addedAt),
+      });
+    }
+    if (mail.kind === "PASSKEY_REMOVED") {
+      const { passkeyName, removedAt } = JSON.parse(
+        mail.variables ?? "{}",
+      ) as PasskeyRemovedNoticeVariables;
+      return this.deps.removedNoticeTemplates.render(mail.language, {
+        displayName: mail.displayName,
+        passkeyName,
+        removedAt: new Date(removedAt),
       });
     }
     return this.deps.templates.render(mail.language, {

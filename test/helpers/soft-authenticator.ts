@@ -39,7 +39,17 @@ export interface CreateOverrides {
   credentialId?: Buffer;
   /** The authenticator's AAGUID (16 bytes); default all zero, as under attestation "none". */
   aaguid?: Buffer;
+  /** What `response.transports` says (default ["internal"]); anything, to test bad input. */
+  transports?: unknown;
+  /** clientDataJSON's crossOrigin flag (default false). */
+  crossOrigin?: boolean;
+  /** The COSE public key bytes in the attested credential data (default: a fresh P-256 key). */
+  coseKey?: Buffer;
 }
+
+/** CBOR encoding for tests that build their own COSE keys. */
+export const encodeCbor = (value: Map<Cbor, Cbor>): Buffer => cbor(value);
+export type { Cbor };
 
 export class SoftAuthenticator {
   constructor(
@@ -51,15 +61,17 @@ export class SoftAuthenticator {
   create(options: CreationOptions, overrides: CreateOverrides = {}) {
     const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const jwk = publicKey.export({ format: "jwk" });
-    const coseKey = cbor(
-      new Map<Cbor, Cbor>([
-        [1, 2],
-        [3, -7],
-        [-1, 1],
-        [-2, Buffer.from(jwk.x!, "base64url")],
-        [-3, Buffer.from(jwk.y!, "base64url")],
-      ]),
-    );
+    const coseKey =
+      overrides.coseKey ??
+      cbor(
+        new Map<Cbor, Cbor>([
+          [1, 2],
+          [3, -7],
+          [-1, 1],
+          [-2, Buffer.from(jwk.x!, "base64url")],
+          [-3, Buffer.from(jwk.y!, "base64url")],
+        ]),
+      );
     const credentialId = overrides.credentialId ?? randomBytes(32);
     const idLength = Buffer.alloc(2);
     idLength.writeUInt16BE(credentialId.length);
@@ -80,7 +92,7 @@ export class SoftAuthenticator {
         type: "webauthn.create",
         challenge: overrides.challenge ?? options.challenge,
         origin: overrides.origin ?? this.origin,
-        crossOrigin: false,
+        crossOrigin: overrides.crossOrigin ?? false,
       }),
     );
     const attestation = cbor(
@@ -98,7 +110,7 @@ export class SoftAuthenticator {
       response: {
         clientDataJSON: clientData.toString("base64url"),
         attestationObject: attestation.toString("base64url"),
-        transports: ["internal"],
+        transports: overrides.transports ?? ["internal"],
       },
       clientExtensionResults: {},
       authenticatorAttachment: "platform",

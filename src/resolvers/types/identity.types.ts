@@ -206,17 +206,25 @@ export class PersonalAccessToken {
   })
   createdBy!: string;
 
+  @Field(() => ID, {
+    description:
+      "Whose authority it was minted under: createdBy, or for a token the user minted itself, the authority of the token it minted it with. A promotion this user could not grant ends the token.",
+  })
+  grantedBy!: string;
+
   static from(info: {
     id: string;
     createdAt: Date;
     expiresAt: Date | null;
     createdBy: string;
+    grantedBy: string;
   }): PersonalAccessToken {
     return Object.assign(new PersonalAccessToken(), {
       id: info.id,
       createdAt: info.createdAt,
       expirationDate: info.expiresAt,
       createdBy: info.createdBy,
+      grantedBy: info.grantedBy,
     });
   }
 }

@@ -122,6 +122,11 @@ export class Passkey {
     description: "The passkey provider, by the authenticator's AAGUID; null when it is unknown.",
   })
   provider!: PasskeyProvider | null;
+  @Field(() => ID, {
+    description:
+      "Whose authority the passkey was registered under: the code's minter, or the authority of the token the user registered it with. A promotion this user could not grant ends the passkey.",
+  })
+  grantedBy!: string;
 }
 
 @InputType({ description: "The stored passkey to delete." })

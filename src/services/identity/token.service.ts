@@ -32,6 +32,7 @@ export interface TokenInfo {
   createdAt: Date;
   expiresAt: Date | null;
   createdBy: string;
+  grantedBy: string;
 }
 
 const TOKEN_EVENTS = { added: "user.personal.token.added", removed: "user.personal.token.removed" };
@@ -99,6 +100,7 @@ export class TokenService {
         expirationDate ?? null,
         caller.userId,
         mintingAuthority(caller, user.id),
+        caller.tokenId,
       );
       const details = await this.events.append(tx, userAggregate(user), caller.userId, [
         {
@@ -119,7 +121,7 @@ export class TokenService {
       });
       return db
         .createQueryBuilder(PersonalAccessTokenEntity, "t")
-        .select(["t.id", "t.createdAt", "t.expiresAt", "t.createdBy"])
+        .select(["t.id", "t.createdAt", "t.expiresAt", "t.createdBy", "t.grantedBy"])
         .where("t.userId = :userId", { userId })
         .orderBy("t.createdAt", "DESC")
         .addOrderBy("t.id", "DESC")
@@ -127,7 +129,10 @@ export class TokenService {
     });
   }
 
-  /** Ends one token of a user: oneself, or as for minting. */
+  /**
+   * Ends one token of a user: oneself, or as for minting. The tokens minted with it end with it,
+   * transitively and whoever's they are: a planted token's children must not outlive it.
+   */
   async remove(ctx: RequestContext, userId: string, tokenId: string): Promise<WriteDetails> {
     const caller = requireCaller(ctx);
     return this.db.transaction(async (tx) => {
@@ -145,10 +150,63 @@ export class TokenService {
             .execute()
         : { affected: 0 };
       if (result.affected !== 1) throw ApiError.notFound("PAT-not-found", "token not found");
-      return this.events.append(tx, userAggregate(user), caller.userId, [
+      const details = await this.events.append(tx, userAggregate(user), caller.userId, [
         { type: TOKEN_EVENTS.removed, payload: { tokenId } },
       ]);
+      await this.endMintedWith(tx, [tokenId], caller.userId);
+      return details;
     });
+  }
+
+  /**
+   * Deletes the tokens minted with `parents`, then theirs, and so on, with a removed event on
+   * each token's user (whose sequence moves, so these events come after the caller's).
+   */
+  private async endMintedWith(
+    tx: EntityManager,
+    parents: string[],
+    creator: string,
+  ): Promise<void> {
+    let frontier = parents;
+    while (frontier.length > 0) {
+      const children = await tx
+        .createQueryBuilder(PersonalAccessTokenEntity, "t")
+        .innerJoin(UserEntity, "u", "u.id = t.userId")
+        .select("t.id", "tokenId")
+        .addSelect("t.mintedWith", "mintedWith")
+        .addSelect("u.id", "userId")
+        .addSelect("u.organizationId", "organizationId")
+        .where("t.mintedWith IN (:...frontier)", { frontier })
+        .orderBy("t.createdAt", "ASC")
+        .addOrderBy("t.id", "ASC")
+        .getRawMany<{
+          tokenId: string;
+          mintedWith: string;
+          userId: string;
+          organizationId: string;
+        }>();
+      if (children.length === 0) return;
+      const ids = children.map((child) => child.tokenId);
+      await tx
+        .createQueryBuilder()
+        .delete()
+        .from(PersonalAccessTokenEntity)
+        .where("id IN (:...ids)", { ids })
+        .execute();
+      await this.events.appendToEach(
+        tx,
+        "user",
+        creator,
+        children.map(({ tokenId, mintedWith, userId, organizationId }) => ({
+          aggregate: userAggregate({ id: userId, organizationId }),
+          event: {
+            type: TOKEN_EVENTS.removed,
+            payload: { tokenId, reason: "minter.removed", mintedWith },
+          },
+        })),
+      );
+      frontier = ids;
+    }
   }
 
   /**
@@ -203,6 +261,7 @@ export class TokenService {
     expiresAt: Date | null,
     createdBy: string,
     grantedBy: string = createdBy,
+    mintedWith: string | null = null,
   ): Promise<{ tokenId: string; token: string }> {
     const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
     const tokenId = this.ids.next();
@@ -217,6 +276,7 @@ export class TokenService {
         expiresAt,
         createdBy,
         grantedBy,
+        mintedWith,
         createdAt: this.clock.now(),
       })
       .updateEntity(false)

@@ -100,13 +100,16 @@ export type DisablingChange = Extract<StateChange, "lock" | "deactivate" | "remo
 
 /**
  * Ends what belongs to a user that is being locked, deactivated or removed (codes, queued mails,
- * tokens, pending registrations), in the state change's transaction, which holds the user's row.
+ * tokens, pending registrations, passkeys), in the state change's transaction, which holds the
+ * user's row; may return events to write on the user with the state change's.
  */
 export type UserDisableHook = (
   tx: EntityManager,
   userId: string,
   change: DisablingChange,
-) => Promise<void>;
+  /** The user as read before the change. */
+  user: ExistingUser,
+) => Promise<NewEvent[] | void>;
 
 /**
  * Ends the credentials of a user who was just granted roles in `scopeId` that were minted by
@@ -300,11 +303,14 @@ export class UserService {
         })
         .where("id = :id", { id: user.id })
         .execute();
+      const ended: NewEvent[] = [];
       if (isDisabling(change)) {
-        for (const hook of this.disableHooks) await hook(tx, user.id, change);
+        for (const hook of this.disableHooks)
+          ended.push(...((await hook(tx, user.id, change, user)) ?? []));
       }
       if (change === "remove") await this.endMemberships(tx, user.id);
       return this.events.append(tx, userAggregate(user), caller.userId, [
+        ...ended,
         { type: transition.event },
       ]);
     });

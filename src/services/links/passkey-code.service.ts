@@ -402,7 +402,8 @@ export class PasskeyCodeService {
   }
 }
 
-function invalidCode(): ApiError {
+/** A wrong value, an unknown code ID and (at registerPasskey) an unknown user all answer this. */
+export function invalidCode(): ApiError {
   return ApiError.invalidArgument("CODE-invalid", "the code is not valid");
 }
 

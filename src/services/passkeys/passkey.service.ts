@@ -11,18 +11,21 @@ import type { UserEntity } from "../../entities/user.entity";
 import { ApiError } from "../../errors";
 import type { OutboxService } from "../../mail/outbox.service";
 import type { Clock, IdGenerator } from "../../core/clock";
-import type { EventStore, WriteDetails } from "../../core/event-store";
+import type { EventStore, NewEvent, WriteDetails } from "../../core/event-store";
 import type { PasskeyCodeService } from "../links/passkey-code.service";
+import { invalidCode } from "../links/passkey-code.service";
 import { PASSKEY_TOKEN_EVENTS } from "../../core/event-names";
 import { assertEligible } from "../links/passkey-link.service";
 import { secureRandomBytes } from "../../core/random-pool";
 import type { RelyingParty } from "./relying-party";
 import type { PasskeyProvider } from "./passkey-providers";
 import { passkeyProvider } from "./passkey-providers";
+import { challengeHash } from "./relying-party";
 import type { RequestContext } from "../../core/request-context";
-import { mintingAuthority, requireCaller } from "../../core/request-context";
-import type { UserService } from "../identity/user.service";
+import { NO_CALLER, mintingAuthority, requireCaller } from "../../core/request-context";
+import type { ExistingUser, UserService } from "../identity/user.service";
 import { userAggregate } from "../identity/user.service";
+import { mintedWithoutGrantRight } from "../identity/member.service";
 import { isResourceId, parseInput, trimmed } from "../../core/validation";
 
 export type PasskeyAuthenticatorKind = "UNSPECIFIED" | "PLATFORM" | "CROSS_PLATFORM";
@@ -59,7 +62,15 @@ export interface PasskeyInfo {
   backedUp: boolean;
   /** From the authenticator's AAGUID (community list); null when unknown. */
   provider: PasskeyProvider | null;
+  /** Whose authority it was registered under (SPEC 13). */
+  grantedBy: string;
 }
+
+/**
+ * Why passkeys end, as the `reason` of their removed events: removed by the user or an
+ * administrator, by a promotion their authority could not grant (SPEC 13), or with their user.
+ */
+export type PasskeyEndReason = "removed" | "role.granted" | "user.removed";
 
 /**
  * Registrations one code may open: enough for many cancelled prompts, not for a flood of events.
@@ -120,7 +131,14 @@ export class PasskeyService {
     },
     private readonly metrics: Pick<Metrics, "passkeyRegistered">,
   ) {
-    users.onDisable((tx, userId) => this.endPendingOf(tx, userId));
+    users.onDisable(async (tx, userId, change, user) => {
+      await this.endPendingOf(tx, userId);
+      if (change !== "remove") return [];
+      return this.endPasskeys(tx, user, await this.passkeysOf(tx, userId), "user.removed");
+    });
+    users.onRoleGranted((tx, userId, scopeId) =>
+      this.endRegisteredWithoutGrantRight(tx, userId, scopeId),
+    );
   }
 
   /**
@@ -150,8 +168,15 @@ export class PasskeyService {
       }
     }
     const outcome = await this.db.transaction(async (tx) => {
-      const user = await this.users.findExisting(tx, request.userId, true);
-      const creator = ctx.caller?.userId ?? user.id;
+      // With a code, an unknown or removed user answers like a wrong code: the answer tells
+      // nothing about which users exist.
+      const user = await this.users.findExisting(tx, request.userId, true).catch((error) => {
+        if (code && error instanceof ApiError && error.id === "USER-not-found") return null;
+        throw error;
+      });
+      if (!user) return refuse(invalidCode());
+      // With a code, the code is the authority: events name no caller, whoever else came along.
+      const creator = code ? NO_CALLER : requireCaller(ctx).userId;
       // The code before the user's state (SPEC 5's order): whoever holds no valid code learns
       // nothing about the user, not even whether it is locked or a machine.
       if (code) {
@@ -161,6 +186,7 @@ export class PasskeyService {
         if (failure) return refuse(failure);
       }
       assertEligible(user, false);
+      await this.assertRoomFor(tx, user.id);
       return this.open(tx, user, code?.id ?? null, creator, request.authenticator);
     });
     if (isRefusal(outcome)) throw outcome.refused;
@@ -175,7 +201,11 @@ export class PasskeyService {
   async verify(ctx: RequestContext, request: VerifyPasskeyRequest): Promise<WriteDetails> {
     const name = parseInput(passkeyName, request.passkeyName, "PASSKEY-name");
     const outcome = await this.db.transaction(async (tx) => {
-      const user = await this.users.findExisting(tx, request.userId, true);
+      const user = await this.users.findExisting(tx, request.userId, true).catch((error) => {
+        if (error instanceof ApiError && error.id === "USER-not-found")
+          throw registrationNotFound();
+        throw error;
+      });
       const registration = await this.lockRegistration(tx, request.passkeyId, user.id);
       if (registration.codeId === null) this.requireSelf(ctx, user.id);
       const now = this.clock.now();
@@ -203,11 +233,17 @@ export class PasskeyService {
         );
       } catch (error) {
         await this.endRegistration(tx, registration.id);
-        return refuse(verificationFailed(error));
+        return refuse(error instanceof ApiError ? error : verificationFailed(error));
       }
       if (await this.credentialExists(tx, credential.credentialHash)) {
         await this.endRegistration(tx, registration.id);
         return refuse(credentialTaken());
+      }
+      // Under the user's row lock, so two ceremonies finishing together cannot both take the last place.
+      const full = await this.roomFor(tx, user.id);
+      if (full) {
+        await this.endRegistration(tx, registration.id);
+        return refuse(full);
       }
       // Re-read under a lock: a code revoked or expired since registerPasskey fails it all. The
       // passkey carries the code's authority, or the signed-in user's credential's (SPEC 13).
@@ -256,7 +292,9 @@ export class PasskeyService {
           this.settings.outbox.giveUpAfterSeconds,
         );
       }
-      return this.events.append(tx, userAggregate(user), ctx.caller?.userId ?? user.id, [
+      // A code-opened ceremony names no caller; one without a code is the user's own (requireSelf).
+      const creator = registration.codeId !== null ? NO_CALLER : user.id;
+      return this.events.append(tx, userAggregate(user), creator, [
         {
           type: PASSKEY_TOKEN_EVENTS.verified,
           payload: { passkeyId: registration.id, name, codeId: registration.codeId },
@@ -283,38 +321,137 @@ export class PasskeyService {
         .orderBy("p.createdAt", "ASC")
         .addOrderBy("p.id", "ASC")
         .getMany();
-      return rows.map(({ id, name, createdAt, registeredWithCodeId, backedUp, aaguid }) => ({
-        id,
-        name,
-        createdAt,
-        registeredWithCodeId,
-        backedUp,
-        provider: passkeyProvider(aaguid),
-      }));
+      return rows.map(
+        ({ id, name, createdAt, registeredWithCodeId, backedUp, aaguid, grantedBy }) => ({
+          id,
+          name,
+          createdAt,
+          registeredWithCodeId,
+          backedUp,
+          provider: passkeyProvider(aaguid),
+          grantedBy,
+        }),
+      );
     });
   }
 
   /** Deletes a stored passkey: oneself, or `user.passkey.write` in the user's organization. */
   async remove(ctx: RequestContext, userId: string, passkeyId: string): Promise<WriteDetails> {
     const caller = requireCaller(ctx);
-    return this.db.transaction(async (tx) => {
+    const details = await this.db.transaction(async (tx) => {
       const user = await this.users.authorizeOnUser(tx, caller, userId, "user.passkey.write", {
         allowSelf: true,
         lock: true,
       });
-      const result = !isResourceId(passkeyId)
-        ? { affected: 0 }
-        : await tx
-            .createQueryBuilder()
-            .delete()
-            .from(PasskeyEntity)
-            .where("id = :passkeyId AND userId = :userId", { passkeyId, userId: user.id })
-            .execute();
-      if (result.affected !== 1) throw ApiError.notFound("PASSKEY-not-found", "passkey not found");
-      return this.events.append(tx, userAggregate(user), caller.userId, [
-        { type: PASSKEY_TOKEN_EVENTS.removed, payload: { passkeyId } },
-      ]);
+      const passkeys = !isResourceId(passkeyId)
+        ? []
+        : await this.passkeysOf(tx, user.id, passkeyId);
+      if (passkeys.length !== 1) throw ApiError.notFound("PASSKEY-not-found", "passkey not found");
+      const ended = await this.endPasskeys(tx, user, passkeys, "removed");
+      return this.events.append(tx, userAggregate(user), caller.userId, ended);
     });
+    this.outbox.queued();
+    return details;
+  }
+
+  /**
+   * The one way a stored passkey ends (removal, a promotion its authority could not grant, the
+   * user's removal): deletes the rows and, unless the user itself is gone, mails the user a notice
+   * per passkey (a security notice: never cancelled). Returns the removed events, which the caller
+   * writes on the user with its own. Whatever else a passkey carries (the sessions it verified)
+   * ends here too.
+   */
+  async endPasskeys(
+    tx: EntityManager,
+    user: UserEntity,
+    passkeys: readonly { id: string; name: string }[],
+    reason: PasskeyEndReason,
+  ): Promise<NewEvent[]> {
+    if (passkeys.length === 0) return [];
+    await tx
+      .createQueryBuilder()
+      .delete()
+      .from(PasskeyEntity)
+      .where("userId = :userId AND id IN (:...ids)", {
+        userId: user.id,
+        ids: passkeys.map((passkey) => passkey.id),
+      })
+      .execute();
+    const removedAt = this.clock.now();
+    if (user.email && reason !== "user.removed") {
+      for (const passkey of passkeys) {
+        await this.outbox.enqueuePasskeyRemovedNotice(
+          tx,
+          {
+            userId: user.id,
+            organizationId: user.organizationId,
+            recipient: user.email,
+            displayName: user.displayName,
+            language: user.preferredLanguage,
+            passkeyName: passkey.name,
+            removedAt,
+          },
+          this.settings.outbox.giveUpAfterSeconds,
+        );
+      }
+    }
+    return passkeys.map((passkey) => ({
+      type: PASSKEY_TOKEN_EVENTS.removed,
+      payload: { passkeyId: passkey.id, reason },
+    }));
+  }
+
+  /** SPEC 13: passkeys registered under an authority that could not grant the new role end. */
+  private async endRegisteredWithoutGrantRight(
+    tx: EntityManager,
+    userId: string,
+    scopeId: string,
+  ): Promise<NewEvent[]> {
+    const ids = await mintedWithoutGrantRight(
+      tx.createQueryBuilder(PasskeyEntity, "p").where("p.userId = :userId", { userId }),
+      { id: "p.id", grantedBy: "p.grantedBy", owner: "p.userId" },
+      scopeId,
+    );
+    if (ids.length === 0) return [];
+    const user: ExistingUser = await this.users.findExisting(tx, userId);
+    const passkeys = (await this.passkeysOf(tx, userId)).filter((p) => ids.includes(p.id));
+    return this.endPasskeys(tx, user, passkeys, "role.granted");
+  }
+
+  /** A user's stored passkeys (one of them, with `passkeyId`), oldest first: IDs and names. */
+  private async passkeysOf(
+    tx: EntityManager,
+    userId: string,
+    passkeyId?: string,
+  ): Promise<{ id: string; name: string }[]> {
+    const query = tx
+      .createQueryBuilder(PasskeyEntity, "p")
+      .select(["p.id", "p.name"])
+      .where("p.userId = :userId", { userId })
+      .orderBy("p.createdAt", "ASC")
+      .addOrderBy("p.id", "ASC");
+    if (passkeyId !== undefined) query.andWhere("p.id = :passkeyId", { passkeyId });
+    return query.getMany();
+  }
+
+  /** RESOURCE_EXHAUSTED when the user holds PASSKEY_MAX_PER_USER passkeys, else null. */
+  private async roomFor(tx: EntityManager, userId: string): Promise<ApiError | null> {
+    const stored = await tx
+      .createQueryBuilder(PasskeyEntity, "p")
+      .where("p.userId = :userId", { userId })
+      .getCount();
+    const max = this.settings.webauthn.maxPerUser;
+    if (stored < max) return null;
+    return new ApiError(
+      "RESOURCE_EXHAUSTED",
+      "PASSKEY-max-per-user",
+      `the user already holds ${max} passkeys; remove one before adding another`,
+    );
+  }
+
+  private async assertRoomFor(tx: EntityManager, userId: string): Promise<void> {
+    const full = await this.roomFor(tx, userId);
+    if (full) throw full;
   }
 
   /** Ends every pending registration of a user (locked, deactivated or removed). */
@@ -365,6 +502,7 @@ export class PasskeyService {
     ).execute();
     const passkeyId = this.ids.next();
     const challenge = secureRandomBytes(32).toString("base64url");
+    // Only its hash is stored: a reader of the table cannot answer someone else's ceremony.
     await tx
       .createQueryBuilder()
       .insert()
@@ -374,7 +512,7 @@ export class PasskeyService {
         userId: user.id,
         organizationId: user.organizationId,
         codeId,
-        challenge,
+        challenge: challengeHash(challenge),
         state: "PENDING",
         createdAt: now,
         expiresAt: new Date(now.getTime() + this.settings.webauthn.timeoutSeconds * 1000),
@@ -435,9 +573,7 @@ export class PasskeyService {
               .where("r.id = :passkeyId AND r.userId = :userId", { passkeyId, userId }),
           )
           .getOne();
-    if (!registration) {
-      throw ApiError.notFound("PASSKEY-registration-not-found", "passkey registration not found");
-    }
+    if (!registration) throw registrationNotFound();
     return registration;
   }
 
@@ -477,6 +613,10 @@ export class PasskeyService {
       throw error;
     }
   }
+}
+
+function registrationNotFound(): ApiError {
+  return ApiError.notFound("PASSKEY-registration-not-found", "passkey registration not found");
 }
 
 function credentialTaken(): ApiError {

@@ -1,14 +1,37 @@
 // The WebAuthn relying party: creation options and registration verification through
 // @simplewebauthn/server. RP ID, name and accepted origins come only from configuration, and this
 // is the one place that knows which origins a ceremony may come from.
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, timingSafeEqual } from "node:crypto";
 import type {
   AuthenticatorAttachment,
   PublicKeyCredentialCreationOptionsJSON,
   RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import { generateRegistrationOptions, verifyRegistrationResponse } from "@simplewebauthn/server";
+import { cose, decodeCredentialPublicKey } from "@simplewebauthn/server/helpers";
 import type { Config } from "../../config";
+import { ApiError } from "../../errors";
+
+type CosePublicKeyBytes = Parameters<typeof decodeCredentialPublicKey>[0];
+
+/** The transports WebAuthn defines (AuthenticatorTransport); anything else is dropped. */
+const KNOWN_TRANSPORTS = new Set([
+  "ble",
+  "cable",
+  "hybrid",
+  "internal",
+  "nfc",
+  "smart-card",
+  "usb",
+]);
+
+/** WebAuthn's bound on a credential ID (Web Authentication Level 3, credential ID). */
+const MAX_CREDENTIAL_ID_BYTES = 1023;
+
+/** The curve each EC2 algorithm signs with (COSE alg → crv), and the JWK names of the curves. */
+const EC2_CURVE: Record<number, number> = { [-7]: 1, [-35]: 2, [-36]: 3 };
+const JWK_CURVE: Record<number, string> = { 1: "P-256", 2: "P-384", 3: "P-521", 6: "Ed25519" };
+const RSA_ALGS = new Set([-257, -258, -259, -37, -38, -39]);
 
 export interface CredentialHolder {
   /** Opaque user handle: the user's ID, never the e-mail address. */
@@ -83,25 +106,44 @@ export class RelyingParty {
   }
 
   /**
-   * Verifies the browser's RegistrationResponseJSON against the expected challenge, the expected
-   * origins and the RP ID, with user verification required. Throws with the library's reason.
+   * Verifies the browser's RegistrationResponseJSON against the stored hash of the expected
+   * challenge (compared in constant time), the accepted origins (configured and related) and RP ID, with user
+   * verification required. Throws an ApiError for what we refuse beyond the library (a
+   * cross-origin response, an oversized credential ID, a public key that could never verify a
+   * signature), else the library's error.
    */
-  async verifyRegistration(response: unknown, challenge: string): Promise<VerifiedCredential> {
+  async verifyRegistration(
+    response: unknown,
+    storedChallengeHash: string,
+  ): Promise<VerifiedCredential> {
+    if (isCrossOrigin(response)) {
+      throw ApiError.invalidArgument(
+        "PASSKEY-cross-origin",
+        "the passkey was created in a cross-origin frame; register it on this site's own page",
+      );
+    }
     const { verified, registrationInfo } = await verifyRegistrationResponse({
       response: response as RegistrationResponseJSON,
-      expectedChallenge: challenge,
+      expectedChallenge: (challenge) => challengeMatches(challenge, storedChallengeHash),
       expectedOrigin: [...this.expectedOrigins],
       expectedRPID: this.settings.rpId,
       requireUserVerification: true,
     });
     if (!verified) throw new Error("the registration response did not verify");
     const { credential } = registrationInfo;
+    if (Buffer.from(credential.id, "base64url").length > MAX_CREDENTIAL_ID_BYTES) {
+      throw ApiError.invalidArgument(
+        "PASSKEY-credential-id-too-long",
+        `the credential ID is longer than ${MAX_CREDENTIAL_ID_BYTES} bytes`,
+      );
+    }
+    assertUsablePublicKey(credential.publicKey);
     return {
       credentialId: credential.id,
       credentialHash: credentialHash(credential.id),
       publicKey: Buffer.from(credential.publicKey).toString("base64url"),
       signCount: credential.counter,
-      transports: credential.transports ?? [],
+      transports: knownTransports(credential.transports),
       aaguid: registrationInfo.aaguid,
       backedUp: registrationInfo.credentialBackedUp,
       backupEligible: registrationInfo.credentialDeviceType === "multiDevice",
@@ -111,4 +153,81 @@ export class RelyingParty {
 
 export function credentialHash(credentialId: string): string {
   return createHash("sha256").update(credentialId, "utf8").digest("hex");
+}
+
+/** What `passkey_registrations.challenge` keeps: SHA-256 (hex) of the base64url challenge. */
+export function challengeHash(challenge: string): string {
+  return createHash("sha256").update(challenge, "utf8").digest("hex");
+}
+
+function challengeMatches(challenge: string, storedHash: string): boolean {
+  const presented = Buffer.from(challengeHash(challenge), "hex");
+  const stored = Buffer.from(storedHash, "hex");
+  return presented.length === stored.length && timingSafeEqual(presented, stored);
+}
+
+/** The known transport names the browser reported, once each; a non-list counts as none. */
+function knownTransports(reported: unknown): string[] {
+  if (!Array.isArray(reported)) return [];
+  const known = reported.filter(
+    (name): name is string => typeof name === "string" && KNOWN_TRANSPORTS.has(name),
+  );
+  return [...new Set(known)];
+}
+
+/** clientDataJSON's crossOrigin flag; an undecodable one is the library's to refuse. */
+function isCrossOrigin(response: unknown): boolean {
+  const clientDataJSON = (response as { response?: { clientDataJSON?: unknown } } | null)?.response
+    ?.clientDataJSON;
+  if (typeof clientDataJSON !== "string") return false;
+  try {
+    const clientData = JSON.parse(Buffer.from(clientDataJSON, "base64url").toString("utf8")) as {
+      crossOrigin?: unknown;
+    } | null;
+    return clientData?.crossOrigin === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses the COSE key and imports it as a node:crypto key of a supported algorithm and matching
+ * curve: a key that imports can verify the signatures of a later sign-in (SPEC 18).
+ */
+function assertUsablePublicKey(publicKey: CosePublicKeyBytes): void {
+  try {
+    createPublicKey({ key: coseToJwk(publicKey), format: "jwk" });
+  } catch {
+    throw ApiError.invalidArgument(
+      "PASSKEY-public-key",
+      "the credential's public key cannot be used: unsupported algorithm or curve, or not a valid key",
+    );
+  }
+}
+
+function coseToJwk(publicKey: CosePublicKeyBytes): Record<string, string> {
+  const key = decodeCredentialPublicKey(publicKey) as unknown as Map<number, unknown>;
+  const bytes = (label: number) => {
+    const value = key.get(label);
+    if (!(value instanceof Uint8Array)) throw new Error(`COSE label ${label} is not bytes`);
+    return Buffer.from(value).toString("base64url");
+  };
+  const alg = key.get(cose.COSEKEYS.alg);
+  const kty = key.get(cose.COSEKEYS.kty);
+  const crv = key.get(cose.COSEKEYS.crv);
+  if (kty === cose.COSEKTY.EC2 && typeof alg === "number" && EC2_CURVE[alg] === crv) {
+    return {
+      kty: "EC",
+      crv: JWK_CURVE[crv as number]!,
+      x: bytes(cose.COSEKEYS.x),
+      y: bytes(cose.COSEKEYS.y),
+    };
+  }
+  if (kty === cose.COSEKTY.OKP && alg === cose.COSEALG.EdDSA && crv === 6) {
+    return { kty: "OKP", crv: "Ed25519", x: bytes(cose.COSEKEYS.x) };
+  }
+  if (kty === cose.COSEKTY.RSA && typeof alg === "number" && RSA_ALGS.has(alg)) {
+    return { kty: "RSA", n: bytes(cose.COSEKEYS.n), e: bytes(cose.COSEKEYS.e) };
+  }
+  throw new Error("unsupported COSE key type, algorithm or curve");
 }
