@@ -24,7 +24,8 @@ export class SessionResolver {
   })
   async createSession(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => CreateSessionInput) input: CreateSessionInput,
+    @Arg("input", () => CreateSessionInput, { description: "Checks, challenges and lifetime." })
+    input: CreateSessionInput,
   ): Promise<CreateSessionPayload> {
     const created = await this.service.create(ctx, input);
     return { ...created, details: ObjectDetails.from(created.details, "v2") };
@@ -36,7 +37,10 @@ export class SessionResolver {
   })
   async setSession(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => SetSessionInput) input: SetSessionInput,
+    @Arg("input", () => SetSessionInput, {
+      description: "The session, its current token, and what to do.",
+    })
+    input: SetSessionInput,
   ): Promise<SetSessionPayload> {
     const set = await this.service.set(ctx, input);
     return { ...set, details: ObjectDetails.from(set.details, "v2") };
@@ -48,7 +52,8 @@ export class SessionResolver {
   })
   async deleteSession(
     @Ctx() ctx: RequestContext,
-    @Arg("input", () => DeleteSessionInput) input: DeleteSessionInput,
+    @Arg("input", () => DeleteSessionInput, { description: "The session to end." })
+    input: DeleteSessionInput,
   ): Promise<DeleteSessionPayload> {
     return DeleteSessionPayload.of(
       await this.service.delete(ctx, input.sessionId, input.sessionToken),
@@ -62,9 +67,17 @@ export class SessionResolver {
   })
   async session(
     @Ctx() ctx: RequestContext,
-    @Arg("sessionId", () => ID) sessionId: string,
-    @Arg("sessionToken", () => String, { nullable: true }) sessionToken?: string | null,
-    @Arg("maxAge", () => Int, { nullable: true }) maxAge?: number | null,
+    @Arg("sessionId", () => ID, { description: "The session." }) sessionId: string,
+    @Arg("sessionToken", () => String, {
+      nullable: true,
+      description: "The session's token; without it, its own user or session.read.",
+    })
+    sessionToken?: string | null,
+    @Arg("maxAge", () => Int, {
+      nullable: true,
+      description: "Seconds (> 0): the passkey check must be at most this old (step-up).",
+    })
+    maxAge?: number | null,
   ): Promise<Session> {
     return toSession(await this.service.get(ctx, sessionId, sessionToken, maxAge));
   }
@@ -75,9 +88,15 @@ export class SessionResolver {
   })
   async sessions(
     @Ctx() ctx: RequestContext,
-    @Arg("userId", () => ID, { nullable: true }) userId?: string | null,
-    @Arg("limit", () => Int, { nullable: true }) limit?: number | null,
-    @Arg("offset", () => Int, { nullable: true }) offset?: number | null,
+    @Arg("userId", () => ID, {
+      nullable: true,
+      description: "Whose sessions; omitted: the caller's.",
+    })
+    userId?: string | null,
+    @Arg("limit", () => Int, { nullable: true, description: "Page size, 1..1000 (default 100)." })
+    limit?: number | null,
+    @Arg("offset", () => Int, { nullable: true, description: "Sessions to skip." })
+    offset?: number | null,
   ): Promise<SessionList> {
     const { totalResult, sessions } = await this.service.list(ctx, userId, { limit, offset });
     return { totalResult, sessions: sessions.map(toSession) };

@@ -9,6 +9,11 @@ export enum UserVerificationRequirement {
 registerEnumType(UserVerificationRequirement, {
   name: "UserVerificationRequirement",
   description: "Passkeys only (no U2F): the authenticator must verify the user.",
+  valuesConfig: {
+    USER_VERIFICATION_REQUIREMENT_REQUIRED: {
+      description: "The authenticator must verify the user (biometrics or PIN).",
+    },
+  },
 });
 
 @InputType({ description: "Names the user to sign in (username-first): exactly one field." })
@@ -34,9 +39,15 @@ export class CheckWebAuthNInput {
 
 @InputType({ description: "The checks to run on the session, in order: user, then webAuthN." })
 export class ChecksInput {
-  @Field(() => CheckUserInput, { nullable: true })
+  @Field(() => CheckUserInput, {
+    nullable: true,
+    description: "Username-first: the user to sign in.",
+  })
   user?: CheckUserInput | null;
-  @Field(() => CheckWebAuthNInput, { nullable: true })
+  @Field(() => CheckWebAuthNInput, {
+    nullable: true,
+    description: "A passkey assertion answering the session's open challenge.",
+  })
   webAuthN?: CheckWebAuthNInput | null;
 }
 
@@ -47,21 +58,30 @@ export class WebAuthNChallengeInput {
     description: "When given and not empty, must equal the configured relying party ID.",
   })
   domain?: string | null;
-  @Field(() => UserVerificationRequirement)
+  @Field(() => UserVerificationRequirement, {
+    description: "Must be USER_VERIFICATION_REQUIREMENT_REQUIRED.",
+  })
   userVerificationRequirement!: UserVerificationRequirement;
 }
 
 @InputType({ description: "The challenges to open on the session." })
 export class RequestChallengesInput {
-  @Field(() => WebAuthNChallengeInput, { nullable: true })
+  @Field(() => WebAuthNChallengeInput, {
+    nullable: true,
+    description: "A passkey challenge (replaces an open one).",
+  })
   webAuthN?: WebAuthNChallengeInput | null;
 }
 
 @InputType({ description: "Starts a sign-in." })
 export class CreateSessionInput {
-  @Field(() => ChecksInput, { nullable: true })
+  @Field(() => ChecksInput, {
+    nullable: true,
+    description:
+      "checks.user names the user (username-first); no webAuthN check before a challenge.",
+  })
   checks?: ChecksInput | null;
-  @Field(() => RequestChallengesInput, { nullable: true })
+  @Field(() => RequestChallengesInput, { nullable: true, description: "The challenges to open." })
   challenges?: RequestChallengesInput | null;
   @Field(() => String, {
     nullable: true,
@@ -72,13 +92,13 @@ export class CreateSessionInput {
 
 @InputType({ description: "Checks, challenges or a shorter lifetime, with the current token." })
 export class SetSessionInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The session, from createSession." })
   sessionId!: string;
   @Field(() => String, { description: "The session's current token (rotated by every success)." })
   sessionToken!: string;
-  @Field(() => ChecksInput, { nullable: true })
+  @Field(() => ChecksInput, { nullable: true, description: "The checks to run." })
   checks?: ChecksInput | null;
-  @Field(() => RequestChallengesInput, { nullable: true })
+  @Field(() => RequestChallengesInput, { nullable: true, description: "The challenges to open." })
   challenges?: RequestChallengesInput | null;
   @Field(() => String, {
     nullable: true,
@@ -89,7 +109,7 @@ export class SetSessionInput {
 
 @InputType({ description: "Ends a session (signs out)." })
 export class DeleteSessionInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The session to end." })
   sessionId!: string;
   @Field(() => String, {
     nullable: true,
@@ -109,29 +129,36 @@ export class WebAuthNChallenge {
 
 @ObjectType({ description: "The challenges opened by the call." })
 export class Challenges {
-  @Field(() => WebAuthNChallenge, { nullable: true })
+  @Field(() => WebAuthNChallenge, {
+    nullable: true,
+    description: "Pass publicKeyCredentialRequestOptions.publicKey to the browser.",
+  })
   webAuthN!: WebAuthNChallenge | null;
 }
 
 @ObjectType({ description: "A new session and its first token." })
 export class CreateSessionPayload {
-  @Field(() => ObjectDetails)
+  @Field(() => ObjectDetails, {
+    description: "v2 style; sequence 0 until the first successful check.",
+  })
   details!: ObjectDetails;
-  @Field(() => ID)
+  @Field(() => ID, { description: "The new session." })
   sessionId!: string;
   @Field(() => String, { description: "The session token (pls_…): shown once, keep it secret." })
   sessionToken!: string;
-  @Field(() => Challenges, { nullable: true })
+  @Field(() => Challenges, { nullable: true, description: "The challenges asked for." })
   challenges!: Challenges | null;
 }
 
 @ObjectType({ description: "The session's new token; the previous one no longer works." })
 export class SetSessionPayload {
-  @Field(() => ObjectDetails)
+  @Field(() => ObjectDetails, { description: "v2 style: the session aggregate's sequence." })
   details!: ObjectDetails;
-  @Field(() => String)
+  @Field(() => String, {
+    description: "The session's new token: the previous one no longer works.",
+  })
   sessionToken!: string;
-  @Field(() => Challenges, { nullable: true })
+  @Field(() => Challenges, { nullable: true, description: "The challenges asked for." })
   challenges!: Challenges | null;
   @Field(() => PasskeySignals, {
     nullable: true,
@@ -145,23 +172,27 @@ export class DeleteSessionPayload extends DetailsPayload {}
 
 @ObjectType({ description: "The user the session is bound to." })
 export class UserFactor {
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, { description: "When the user was named or bound." })
   verifiedAt!: Date;
-  @Field(() => ID)
+  @Field(() => ID, { description: "The user's ID." })
   id!: string;
-  @Field(() => String)
+  @Field(() => String, { description: "The user's username." })
   loginName!: string;
-  @Field(() => String)
+  @Field(() => String, { description: "The user's display name." })
   displayName!: string;
-  @Field(() => ID)
+  @Field(() => ID, { description: "The user's organization." })
   organizationId!: string;
 }
 
 @ObjectType({ description: "The latest successful passkey check." })
 export class WebAuthNFactor {
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, {
+    description: "When the latest passkey check succeeded (the servers' clock).",
+  })
   verifiedAt!: Date;
-  @Field(() => Boolean)
+  @Field(() => Boolean, {
+    description: "The authenticator verified the user (always true: required).",
+  })
   userVerified!: boolean;
   @Field(() => ID, { description: "The passkey that made the check (ours)." })
   passkeyId!: string;
@@ -174,30 +205,37 @@ export class Factors {
     description: "Null until a verified passkey binds the session (for anonymous callers).",
   })
   user!: UserFactor | null;
-  @Field(() => WebAuthNFactor, { nullable: true })
+  @Field(() => WebAuthNFactor, {
+    nullable: true,
+    description: "Null until a passkey check succeeds.",
+  })
   webAuthN!: WebAuthNFactor | null;
 }
 
 @ObjectType({ description: "A sign-in session; never its token." })
 export class Session {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The session's ID." })
   id!: string;
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, {
+    description: "When the session was created; its lifetime counts from here.",
+  })
   creationDate!: Date;
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, { description: "When the session last changed." })
   changeDate!: Date;
   @Field(() => String, { description: "The session aggregate's sequence (decimal string)." })
   sequence!: string;
-  @Field(() => Factors)
+  @Field(() => Factors, { description: "What the session has proved." })
   factors!: Factors;
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, {
+    description: "When the session ends (before its first check: when its challenge expires).",
+  })
   expirationDate!: Date;
 }
 
 @ObjectType({ description: "Sessions, newest first." })
 export class SessionList {
-  @Field(() => Int)
+  @Field(() => Int, { description: "How many sessions match, over all pages." })
   totalResult!: number;
-  @Field(() => [Session])
+  @Field(() => [Session], { description: "This page of sessions, newest first." })
   sessions!: Session[];
 }
