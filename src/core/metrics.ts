@@ -30,6 +30,8 @@ export function labelledCounter<L extends string>(options: {
   }
   return counter;
 }
+export const SIGNIN_OUTCOMES = ["success", "failed", "clone"] as const;
+export type SignInOutcome = (typeof SIGNIN_OUTCOMES)[number];
 
 /** What the outbox gauges read at scrape time. */
 export interface OutboxBacklog {
@@ -66,6 +68,18 @@ export class Metrics {
     help: "Mail delivery attempts, by outcome (sent, retried, failed).",
     label: "outcome",
     values: DELIVERY_OUTCOMES,
+  });
+  private readonly sessionsCreated = new Counter({
+    name: "sessions_created_total",
+    help: "Sessions created (createSession), verified or not.",
+    registers: [this.registry],
+  });
+  private readonly passkeySignIns = labelledCounter({
+    registry: this.registry,
+    name: "passkey_signins_total",
+    help: "Passkey checks on sessions, by outcome (success, failed, clone).",
+    label: "outcome",
+    values: SIGNIN_OUTCOMES,
   });
   private backlog: () => Promise<OutboxBacklog> = () =>
     Promise.resolve({ pending: 0, oldestAgeSeconds: 0 });
@@ -104,6 +118,14 @@ export class Metrics {
 
   passkeyRegistered(): void {
     this.passkeysRegistered.inc();
+  }
+
+  sessionCreated(): void {
+    this.sessionsCreated.inc();
+  }
+
+  passkeySignIn(outcome: SignInOutcome): void {
+    this.passkeySignIns.inc({ outcome });
   }
 
   mailDelivery(outcome: DeliveryOutcome, count = 1): void {

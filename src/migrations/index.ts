@@ -8,6 +8,7 @@ import { OutboxShards1764100000000 } from "./1764100000000-outbox-shards";
 import { MailRecipients1764200000000 } from "./1764200000000-mail-recipients";
 import { GrantedBy1764300000000 } from "./1764300000000-granted-by";
 import { PasskeyLifecycle1764350000000 } from "./1764350000000-passkey-lifecycle";
+import { Sessions1764400000000 } from "./1764400000000-sessions";
 import { CredentialHardening1764500000000 } from "./1764500000000-credential-hardening";
 import { CanonicalKeys1764600000000 } from "./1764600000000-canonical-keys";
 import { KeyFingerprint1764700000000 } from "./1764700000000-key-fingerprint";
@@ -22,6 +23,7 @@ export const MIGRATIONS = [
   MailRecipients1764200000000,
   GrantedBy1764300000000,
   PasskeyLifecycle1764350000000,
+  Sessions1764400000000,
   CredentialHardening1764500000000,
   CanonicalKeys1764600000000,
   KeyFingerprint1764700000000,

@@ -20,9 +20,9 @@ import { secureRandomBytes } from "../../core/random-pool";
 import type { RelyingParty } from "./relying-party";
 import type { PasskeyProvider } from "./passkey-providers";
 import { passkeyProvider } from "./passkey-providers";
-import { challengeHash } from "./relying-party";
+import { challengeHash, credentialHash } from "./relying-party";
 import type { RequestContext } from "../../core/request-context";
-import { NO_CALLER, mintingAuthority, requireCaller } from "../../core/request-context";
+import { NO_CALLER, mintingAuthority, requireSelfService } from "../../core/request-context";
 import type { ExistingUser, UserService } from "../identity/user.service";
 import { userAggregate } from "../identity/user.service";
 import { mintedWithoutGrantRight } from "../identity/member.service";
@@ -64,6 +64,45 @@ export interface PasskeyInfo {
   provider: PasskeyProvider | null;
   /** Whose authority it was registered under (SPEC 13). */
   grantedBy: string;
+  backupEligible: boolean;
+  lastUsedAt: Date | null;
+  cloneWarning: boolean;
+}
+
+/**
+ * WebAuthn Signal API payloads (SPEC 18): what the browser's credential manager should hold for
+ * this user, so a removed passkey disappears from the device and renamed users show right.
+ */
+export interface PasskeySignals {
+  rpId: string;
+  /** The user handle registration set: base64url of the UTF-8 user ID. */
+  userId: string;
+  allAcceptedCredentialIds: string[];
+  name: string;
+  displayName: string;
+}
+
+/** A stored passkey as sign-in needs it (public key material, never a secret). */
+export type StoredPasskey = Pick<
+  PasskeyEntity,
+  | "id"
+  | "userId"
+  | "credentialId"
+  | "publicKey"
+  | "signCount"
+  | "transports"
+  | "grantedBy"
+  | "cloneWarning"
+  | "cloneNotifiedAt"
+  | "name"
+>;
+
+/** Ends what hangs off removed passkeys (their sessions), in the removal's transaction. */
+export type PasskeyRemovedHook = (tx: EntityManager, passkeyIds: string[]) => Promise<void>;
+
+/** The user handle registration gave the authenticator (`user.id` bytes), base64url. */
+export function userHandleOf(userId: string): string {
+  return Buffer.from(userId, "utf8").toString("base64url");
 }
 
 /**
@@ -141,6 +180,13 @@ export class PasskeyService {
     );
   }
 
+  private readonly removedHooks: PasskeyRemovedHook[] = [];
+
+  /** Registers a hook run when passkeys are removed (see PasskeyRemovedHook). */
+  onRemoved(hook: PasskeyRemovedHook): void {
+    this.removedHooks.push(hook);
+  }
+
   /**
    * Opens a pending registration. With a code, no token is needed: the code is the authority
    * (checked in constant time; a wrong value counts toward lockout). Without one, only the user
@@ -158,8 +204,10 @@ export class PasskeyService {
       );
     }
     const code = request.code ?? null;
+    // Through a session: for oneself only, and without a code only after a recent check.
+    if (ctx.caller?.session) requireSelfService(ctx, request.userId, { reauth: !code });
     if (!code) {
-      const caller = requireCaller(ctx);
+      const caller = requireSelfService(ctx, request.userId, { reauth: true });
       if (caller.userId !== request.userId) {
         throw ApiError.permissionDenied(
           "PASSKEY-code-required",
@@ -176,7 +224,8 @@ export class PasskeyService {
       });
       if (!user) return refuse(invalidCode());
       // With a code, the code is the authority: events name no caller, whoever else came along.
-      const creator = code ? NO_CALLER : requireCaller(ctx).userId;
+      // Without one, the caller is the user itself (checked above).
+      const creator = code ? NO_CALLER : request.userId;
       // The code before the user's state (SPEC 5's order): whoever holds no valid code learns
       // nothing about the user, not even whether it is locked or a machine.
       if (code) {
@@ -199,6 +248,9 @@ export class PasskeyService {
    * leaves the code ACTIVE; the challenge is ended, so each one verifies at most once.
    */
   async verify(ctx: RequestContext, request: VerifyPasskeyRequest): Promise<WriteDetails> {
+    // A registration opened through a session inside the re-authentication window may be
+    // verified until it expires.
+    if (ctx.caller?.session) requireSelfService(ctx, request.userId);
     const name = parseInput(passkeyName, request.passkeyName, "PASSKEY-name");
     const outcome = await this.db.transaction(async (tx) => {
       const user = await this.users.findExisting(tx, request.userId, true).catch((error) => {
@@ -250,7 +302,7 @@ export class PasskeyService {
       const grantedBy =
         registration.codeId !== null
           ? (await this.codes.consume(tx, registration.codeId)).grantedBy
-          : mintingAuthority(requireCaller(ctx), user.id);
+          : mintingAuthority(requireSelfService(ctx, user.id), user.id);
       await this.insertPasskey(tx, {
         id: registration.id,
         userId: user.id,
@@ -309,7 +361,7 @@ export class PasskeyService {
 
   /** A user's stored passkeys, oldest first, never key material: oneself, or `user.read`. */
   async list(ctx: RequestContext, userId: string): Promise<PasskeyInfo[]> {
-    const caller = requireCaller(ctx);
+    const caller = requireSelfService(ctx, userId);
     return this.db.read(async (db) => {
       await this.users.authorizeOnUser(db, caller, userId, "user.read", {
         allowSelf: true,
@@ -321,24 +373,34 @@ export class PasskeyService {
         .orderBy("p.createdAt", "ASC")
         .addOrderBy("p.id", "ASC")
         .getMany();
-      return rows.map(
-        ({ id, name, createdAt, registeredWithCodeId, backedUp, aaguid, grantedBy }) => ({
-          id,
-          name,
-          createdAt,
-          registeredWithCodeId,
-          backedUp,
-          provider: passkeyProvider(aaguid),
-          grantedBy,
-        }),
-      );
+      return rows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        createdAt: row.createdAt,
+        registeredWithCodeId: row.registeredWithCodeId,
+        backedUp: row.backedUp,
+        provider: passkeyProvider(row.aaguid),
+        grantedBy: row.grantedBy,
+        backupEligible: row.backupEligible,
+        lastUsedAt: row.lastUsedAt,
+        cloneWarning: row.cloneWarning,
+      }));
     });
   }
 
-  /** Deletes a stored passkey: oneself, or `user.passkey.write` in the user's organization. */
-  async remove(ctx: RequestContext, userId: string, passkeyId: string): Promise<WriteDetails> {
-    const caller = requireCaller(ctx);
-    const details = await this.db.transaction(async (tx) => {
+  /**
+   * Deletes a stored passkey: oneself, or `user.passkey.write` in the user's organization. The
+   * sessions it verified end with it. Through a session, the last passkey goes only with
+   * `confirmLast` (the user could not sign in again).
+   */
+  async remove(
+    ctx: RequestContext,
+    userId: string,
+    passkeyId: string,
+    confirmLast = false,
+  ): Promise<{ details: WriteDetails; signals: PasskeySignals }> {
+    const caller = requireSelfService(ctx, userId, { reauth: true });
+    const result = await this.db.transaction(async (tx) => {
       const user = await this.users.authorizeOnUser(tx, caller, userId, "user.passkey.write", {
         allowSelf: true,
         lock: true,
@@ -348,10 +410,18 @@ export class PasskeyService {
         : await this.passkeysOf(tx, user.id, passkeyId);
       if (passkeys.length !== 1) throw ApiError.notFound("PASSKEY-not-found", "passkey not found");
       const ended = await this.endPasskeys(tx, user, passkeys, "removed");
-      return this.events.append(tx, userAggregate(user), caller.userId, ended);
+      const signals = await this.signals(tx, user);
+      if (caller.session && signals.allAcceptedCredentialIds.length === 0 && !confirmLast) {
+        throw ApiError.failedPrecondition(
+          "PASSKEY-last",
+          "this is your last passkey: without it you cannot sign in; confirm with confirmLast",
+        );
+      }
+      const details = await this.events.append(tx, userAggregate(user), caller.userId, ended);
+      return { details, signals };
     });
     this.outbox.queued();
-    return details;
+    return result;
   }
 
   /**
@@ -377,6 +447,12 @@ export class PasskeyService {
         ids: passkeys.map((passkey) => passkey.id),
       })
       .execute();
+    for (const hook of this.removedHooks) {
+      await hook(
+        tx,
+        passkeys.map((passkey) => passkey.id),
+      );
+    }
     const removedAt = this.clock.now();
     if (user.email && reason !== "user.removed") {
       for (const passkey of passkeys) {
@@ -452,6 +528,106 @@ export class PasskeyService {
   private async assertRoomFor(tx: EntityManager, userId: string): Promise<void> {
     const full = await this.roomFor(tx, userId);
     if (full) throw full;
+  }
+
+  /** The Signal API payloads for `user`'s current passkeys (SPEC 18). */
+  async signals(
+    db: EntityManager,
+    user: Pick<UserEntity, "id" | "username" | "displayName">,
+  ): Promise<PasskeySignals> {
+    const rows = await db
+      .createQueryBuilder(PasskeyEntity, "p")
+      .select(["p.credentialId"])
+      .where("p.userId = :userId", { userId: user.id })
+      .orderBy("p.createdAt", "ASC")
+      .getMany();
+    return {
+      rpId: this.relyingParty.id,
+      userId: userHandleOf(user.id),
+      allAcceptedCredentialIds: rows.map((row) => row.credentialId),
+      name: user.username,
+      displayName: user.displayName,
+    };
+  }
+
+  /** The stored passkey with this credential ID (base64url), looked up by its indexed hash. */
+  async findByCredentialId(db: EntityManager, credentialId: string): Promise<StoredPasskey | null> {
+    return db
+      .createQueryBuilder(PasskeyEntity, "p")
+      .select([
+        "p.id",
+        "p.userId",
+        "p.credentialId",
+        "p.publicKey",
+        "p.signCount",
+        "p.transports",
+        "p.grantedBy",
+        "p.cloneWarning",
+        "p.cloneNotifiedAt",
+        "p.name",
+      ])
+      .where("p.credentialHash = :hash", { hash: credentialHash(credentialId) })
+      .getOne();
+  }
+
+  /** The credential IDs and transports of a user's passkeys (an allow-list for sign-in). */
+  async credentialsOf(
+    db: EntityManager,
+    userId: string,
+  ): Promise<{ credentialId: string; transports: string[] }[]> {
+    const rows = await db
+      .createQueryBuilder(PasskeyEntity, "p")
+      .select(["p.credentialId", "p.transports"])
+      .where("p.userId = :userId", { userId })
+      .getMany();
+    return rows.map((row) => ({
+      credentialId: row.credentialId,
+      transports: row.transports ? (JSON.parse(row.transports) as string[]) : [],
+    }));
+  }
+
+  /**
+   * Records a verified sign-in on the passkey: exactly one row, or the passkey was removed
+   * meanwhile (false). `signCount` undefined keeps the stored count.
+   */
+  async recordSignIn(
+    tx: EntityManager,
+    passkeyId: string,
+    update: { signCount?: number; backedUp: boolean; usedAt: Date },
+  ): Promise<boolean> {
+    const result = await tx
+      .createQueryBuilder()
+      .update(PasskeyEntity)
+      .set({
+        backedUp: update.backedUp,
+        lastUsedAt: update.usedAt,
+        ...(update.signCount === undefined ? {} : { signCount: update.signCount }),
+      })
+      .where("id = :passkeyId", { passkeyId })
+      .execute();
+    return result.affected === 1;
+  }
+
+  /**
+   * Flags a suspected clone; resolves to true when the owner should be mailed (at most one
+   * notice a day per passkey), and then records the notice time.
+   */
+  async flagClone(
+    tx: EntityManager,
+    user: Pick<UserEntity, "id" | "email">,
+    passkey: StoredPasskey,
+    now: Date,
+  ): Promise<boolean> {
+    const notify =
+      passkey.cloneNotifiedAt === null ||
+      now.getTime() - passkey.cloneNotifiedAt.getTime() >= 86_400_000;
+    await tx
+      .createQueryBuilder()
+      .update(PasskeyEntity)
+      .set({ cloneWarning: true, ...(notify ? { cloneNotifiedAt: now } : {}) })
+      .where("id = :id", { id: passkey.id })
+      .execute();
+    return notify;
   }
 
   /** Ends every pending registration of a user (locked, deactivated or removed). */
@@ -579,7 +755,7 @@ export class PasskeyService {
 
   /** A registration opened without a code is the signed-in user's own: only it may finish it. */
   private requireSelf(ctx: RequestContext, userId: string): void {
-    if (requireCaller(ctx).userId !== userId) {
+    if (requireSelfService(ctx, userId).userId !== userId) {
       throw ApiError.permissionDenied(
         "PASSKEY-not-own",
         "only the user who opened this registration may verify it",

@@ -3,11 +3,19 @@
 // is the one place that knows which origins a ceremony may come from.
 import { createHash, createPublicKey, timingSafeEqual } from "node:crypto";
 import type {
+  AuthenticationResponseJSON,
   AuthenticatorAttachment,
+  AuthenticatorTransport,
   PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from "@simplewebauthn/server";
-import { generateRegistrationOptions, verifyRegistrationResponse } from "@simplewebauthn/server";
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+} from "@simplewebauthn/server";
 import { cose, decodeCredentialPublicKey } from "@simplewebauthn/server/helpers";
 import type { Config } from "../../config";
 import { ApiError } from "../../errors";
@@ -50,6 +58,13 @@ export interface VerifiedCredential {
   backedUp: boolean;
   /** The BE flag: the credential may be synced ("multiDevice" in the library's words). */
   backupEligible: boolean;
+}
+
+/** What a verified assertion reports; the counter is judged by the caller (SPEC 18). */
+export interface VerifiedAssertion {
+  newCounter: number;
+  userVerified: boolean;
+  backedUp: boolean;
 }
 
 export class RelyingParty {
@@ -105,6 +120,58 @@ export class RelyingParty {
     });
   }
 
+  /** Options for navigator.credentials.get(): user verification required, our RP ID. */
+  requestOptions(
+    challenge: string,
+    allow: readonly { credentialId: string; transports: string[] }[],
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    return generateAuthenticationOptions({
+      rpID: this.settings.rpId,
+      challenge: Buffer.from(challenge, "base64url"),
+      timeout: this.settings.timeoutSeconds * 1000,
+      userVerification: "required",
+      allowCredentials: allow.map(({ credentialId, transports }) => ({
+        id: credentialId,
+        transports: transports as AuthenticatorTransport[],
+      })),
+    });
+  }
+
+  /**
+   * Verifies an AuthenticationResponseJSON: signature, challenge, the accepted origins and RP
+   * ID, user verification. The library's counter check is disarmed (`counter: 0`): it runs
+   * before the signature is known to hold, so a forged response could otherwise flag a passkey.
+   * Throws with the library's reason.
+   */
+  async verifyAssertion(
+    response: unknown,
+    challenge: string,
+    credential: { credentialId: string; publicKey: string; transports: string[] },
+  ): Promise<VerifiedAssertion> {
+    const { verified, authenticationInfo } = await verifyAuthenticationResponse({
+      response: response as AuthenticationResponseJSON,
+      expectedChallenge: challenge,
+      expectedOrigin: [...this.expectedOrigins],
+      expectedRPID: this.settings.rpId,
+      expectedType: "webauthn.get",
+      requireUserVerification: true,
+      credential: {
+        id: credential.credentialId,
+        publicKey: Buffer.from(credential.publicKey, "base64url"),
+        counter: 0,
+        transports: credential.transports,
+      },
+    });
+    if (!verified || !authenticationInfo.userVerified) {
+      throw new Error("the assertion did not verify");
+    }
+    return {
+      newCounter: authenticationInfo.newCounter,
+      userVerified: authenticationInfo.userVerified,
+      backedUp: authenticationInfo.credentialBackedUp,
+    };
+  }
+
   /**
    * Verifies the browser's RegistrationResponseJSON against the stored hash of the expected
    * challenge (compared in constant time), the accepted origins (configured and related) and RP ID, with user
@@ -149,6 +216,20 @@ export class RelyingParty {
       backupEligible: registrationInfo.credentialDeviceType === "multiDevice",
     };
   }
+}
+
+/** The sign-in half of the relying party. */
+export interface AuthenticationParty {
+  readonly id: string;
+  requestOptions(
+    challenge: string,
+    allow: readonly { credentialId: string; transports: string[] }[],
+  ): Promise<PublicKeyCredentialRequestOptionsJSON>;
+  verifyAssertion(
+    response: unknown,
+    challenge: string,
+    credential: { credentialId: string; publicKey: string; transports: string[] },
+  ): Promise<VerifiedAssertion>;
 }
 
 export function credentialHash(credentialId: string): string {
