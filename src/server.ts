@@ -55,7 +55,7 @@ import { RelyingParty } from "./services/passkeys/relying-party";
 import type { RequestContext } from "./core/request-context";
 import { TokenService } from "./services/identity/token.service";
 import { UserService } from "./services/identity/user.service";
-import { registerRegistrationPage } from "./ui/registration-page";
+import { DEFAULT_SESSION_PAGE_LIFETIME_SECONDS, registerPages } from "./ui/pages";
 
 export interface AppOptions {
   clock?: Clock;
@@ -278,7 +278,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const ready = await db.ping();
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "database unavailable" });
   });
-  registerRegistrationPage(http);
+  registerPages(http, { sessionPageLifetimeSeconds: DEFAULT_SESSION_PAGE_LIFETIME_SECONDS });
   await http.register(async (scope) => {
     scope.setErrorHandler(graphqlErrorHandler);
     await scope.register(fastifyApollo(apollo), {
