@@ -117,7 +117,8 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
   async function pressSignIn(page: Page): Promise<string> {
     await page.click("#sign-in-button");
     const outcome = await stateOf(page, SIGN_IN_OUTCOMES);
-    if (outcome === "success") await page.waitForFunction(() => location.pathname.endsWith("/me"));
+    if (outcome === "success")
+      await page.waitForFunction(() => location.pathname.endsWith("/me"), { polling: 100 });
     return outcome;
   }
 
@@ -162,7 +163,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
   it("the account page without a session goes to the sign-in page", async () => {
     const page = await newPage();
     await page.goto(`${base}${ACCOUNT_PATH}`, { waitUntil: "load" });
-    await page.waitForFunction(() => location.pathname === "/ui/login/login");
+    await page.waitForFunction(() => location.pathname === "/ui/login/login", { polling: 100 });
     await page.close();
   });
 
@@ -217,6 +218,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     // Listed by the polling, without a reload; the used code's QR is gone.
     await page.waitForFunction(() => document.querySelectorAll(".passkey").length === 2, {
       timeout: 15_000,
+      polling: 100,
     });
     expect(await listedNames(page)).toEqual(["Windows Hello", "Phone"]);
     expect(await page.evaluate(() => window.stillHere)).toBe(true);
@@ -242,7 +244,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     expect(requested.some((url) => url.includes(session.sessionToken))).toBe(false);
 
     await page.click("#sign-out");
-    await page.waitForFunction(() => location.pathname === "/ui/login/login");
+    await page.waitForFunction(() => location.pathname === "/ui/login/login", { polling: 100 });
     expect(await stateOf(page, ["signed_out"])).toBe("signed_out");
     expect(await storedSession(page)).toBeNull();
     const refused = await t.gql(`{ me { id } }`, {}, { token: session.sessionToken });
@@ -262,9 +264,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     page.on("request", (request) => sent.push(request.postData() ?? ""));
     expect(await pressSignIn(page)).toBe("success");
     const start = sent.find((body) => body.includes("SignInStart") && body.includes("loginName"));
-    expect(JSON.parse(start!).variables.input.checks.user.loginName).toBe(
-      await usernameOf(userId),
-    );
+    expect(JSON.parse(start!).variables.input.checks.user.loginName).toBe(await usernameOf(userId));
     const signals = await sentSignals(page);
     expect(signals.map((s) => s.name)).toEqual(
       expect.arrayContaining(["signalAllAcceptedCredentials", "signalCurrentUserDetails"]),
@@ -279,7 +279,10 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     // The virtual authenticator answers the pending conditional request by itself.
     await authenticatorWith(page, [credential]);
     await page.reload({ waitUntil: "load" });
-    await page.waitForFunction(() => location.pathname.endsWith("/me"), { timeout: 20_000 });
+    await page.waitForFunction(() => location.pathname.endsWith("/me"), {
+      timeout: 20_000,
+      polling: 100,
+    });
     expect(await storedSession(page)).not.toBeNull();
     await page.close();
   });

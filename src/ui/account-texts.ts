@@ -112,7 +112,8 @@ const de: AccountTexts = {
   working: "Einen Moment …",
   outcomes: {
     link_ready: "Der QR-Code ist bereit. Scannen Sie ihn mit dem neuen Gerät.",
-    link_sent: "Wir haben Ihnen einen Link per E-Mail gesendet. Öffnen Sie ihn auf dem neuen Gerät.",
+    link_sent:
+      "Wir haben Ihnen einen Link per E-Mail gesendet. Öffnen Sie ihn auf dem neuen Gerät.",
     link_failed:
       "Für Ihr Konto kann kein Link erstellt werden. Wenden Sie sich an Ihre Administration.",
     passkey_added: "Ihrem Konto wurde ein neuer Passkey hinzugefügt.",
@@ -134,7 +135,8 @@ const de: AccountTexts = {
     cloneWarning:
       "Warnung: Dieser Passkey wurde möglicherweise kopiert. Wenn Sie die letzten Anmeldungen nicht kennen, entfernen Sie ihn.",
     remove: "Entfernen",
-    confirmRemove: "Den Passkey „{name}“ entfernen? Sie können sich dann nicht mehr damit anmelden.",
+    confirmRemove:
+      "Den Passkey „{name}“ entfernen? Sie können sich dann nicht mehr damit anmelden.",
     confirmLast:
       "„{name}“ ist Ihr letzter Passkey. Ohne ihn können Sie sich erst wieder anmelden, wenn Ihnen jemand einen neuen Link sendet. Trotzdem entfernen?",
     none: "Keine Passkeys.",

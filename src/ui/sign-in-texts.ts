@@ -70,7 +70,8 @@ const de: SignInTexts = {
   working: "Folgen Sie der Aufforderung Ihres Geräts …",
   success: "Angemeldet. Ihr Konto wird geöffnet …",
   outcomes: {
-    cancelled: "Die Passkey-Abfrage wurde abgebrochen oder ist abgelaufen. Versuchen Sie es erneut.",
+    cancelled:
+      "Die Passkey-Abfrage wurde abgebrochen oder ist abgelaufen. Versuchen Sie es erneut.",
     unknown:
       "Dieser Passkey ist hier für kein Konto mehr registriert (er wurde entfernt). Wählen Sie einen anderen Passkey oder fordern Sie einen neuen Registrierungslink an.",
     mismatch:

@@ -15,7 +15,14 @@ interface Asset {
 
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
-const OWN_FILES = ["register.js", "pages.js", "sign-in.js", "account.js", "register.css", "account.css"];
+const OWN_FILES = [
+  "register.js",
+  "pages.js",
+  "sign-in.js",
+  "account.js",
+  "register.css",
+  "account.css",
+];
 
 export function registerAssets(http: FastifyInstance): void {
   const assets = loadAssets();

@@ -55,7 +55,7 @@ export async function authenticatorWith(
 export async function stateOf(page: Page, states: string[], timeout = 20_000): Promise<string> {
   await page.waitForFunction(
     (wanted: string[]) => wanted.includes(document.body.getAttribute("data-state")),
-    { timeout },
+    { timeout, polling: 100 },
     states,
   );
   return page.evaluate(() => document.body.getAttribute("data-state") ?? "");
@@ -103,7 +103,9 @@ export async function storedSession(
 
 /** The names the account page lists, once it has listed them. */
 export async function listedNames(page: Page): Promise<string[]> {
-  await page.waitForFunction(() => document.querySelector("#passkeys[aria-busy=false]"));
+  await page.waitForFunction(() => document.querySelector("#passkeys[aria-busy=false]"), {
+    polling: 100,
+  });
   return page.$$eval(".passkey .passkey-name", (names) => names.map((n: any) => n.textContent));
 }
 

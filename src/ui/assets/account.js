@@ -102,7 +102,8 @@
     })
       .then(function (data) {
         rotate(data.setSession.sessionToken);
-        var options = data.setSession.challenges.webAuthN.publicKeyCredentialRequestOptions.publicKey;
+        var options =
+          data.setSession.challenges.webAuthN.publicKeyCredentialRequestOptions.publicKey;
         return W.startAuthentication({ optionsJSON: options }).catch(function (error) {
           throw { outcome: P.isCancelled(error) ? "reauth_failed" : "error" };
         });
@@ -164,7 +165,7 @@
         dateStyle: "medium",
         timeStyle: "short",
       }).format(new Date(iso));
-    } catch (e) {
+    } catch {
       return iso;
     }
   }
@@ -282,18 +283,18 @@
       qrExpiry.setAttribute("datetime", expires.toISOString());
       qrExpiry.textContent = formatDate(expires.toISOString());
       qrPanel.hidden = false;
-      clearInterval(pollTimer);
-      clearTimeout(expiryTimer);
-      pollTimer = setInterval(quietRefresh, POLL_MS);
-      expiryTimer = setTimeout(hideQr, seconds * 1000);
+      window.clearInterval(pollTimer);
+      window.clearTimeout(expiryTimer);
+      pollTimer = window.setInterval(quietRefresh, POLL_MS);
+      expiryTimer = window.setTimeout(hideQr, seconds * 1000);
       P.show("link_ready");
     });
   }
 
   /** Hides and wipes the code: once used, expired or replaced it is of no use. */
   function hideQr() {
-    clearInterval(pollTimer);
-    clearTimeout(expiryTimer);
+    window.clearInterval(pollTimer);
+    window.clearTimeout(expiryTimer);
     qrPanel.hidden = true;
     var context = qrCanvas.getContext("2d");
     context.clearRect(0, 0, qrCanvas.width, qrCanvas.height);

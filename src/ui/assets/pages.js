@@ -64,29 +64,29 @@
 
   function loadSession() {
     try {
-      var stored = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
+      var stored = JSON.parse(window.sessionStorage.getItem(STORAGE_KEY) || "null");
       return stored && stored.sessionId && stored.sessionToken ? stored : null;
-    } catch (e) {
+    } catch {
       return null;
     }
   }
 
   function saveSession(session) {
-    sessionStorage.setItem(
+    window.sessionStorage.setItem(
       STORAGE_KEY,
       JSON.stringify({ sessionId: session.sessionId, sessionToken: session.sessionToken }),
     );
   }
 
   function clearSession(notice) {
-    sessionStorage.removeItem(STORAGE_KEY);
-    if (notice) sessionStorage.setItem(NOTICE_KEY, notice);
+    window.sessionStorage.removeItem(STORAGE_KEY);
+    if (notice) window.sessionStorage.setItem(NOTICE_KEY, notice);
   }
 
   /** A message one page leaves for the next (e.g. "signed out"), read once. */
   function takeNotice() {
-    var notice = sessionStorage.getItem(NOTICE_KEY);
-    sessionStorage.removeItem(NOTICE_KEY);
+    var notice = window.sessionStorage.getItem(NOTICE_KEY);
+    window.sessionStorage.removeItem(NOTICE_KEY);
     return notice;
   }
 
@@ -96,7 +96,7 @@
     if (!api || typeof api[name] !== "function") return;
     try {
       Promise.resolve(api[name](payload)).catch(function () {});
-    } catch (e) {
+    } catch {
       /* not supported here */
     }
   }

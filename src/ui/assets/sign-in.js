@@ -80,13 +80,13 @@
         if (attempt !== current || (failure && failure.superseded)) return;
         if (failure && failure.browser) {
           // An autofill request ends silently (the person may never have looked at it).
-          if (!autofill) settle(P.isCancelled(failure.browser) ? "cancelled" : "error");
+          if (!autofill) settle(P.isCancelled(failure.browser) ? "cancelled" : "error", true);
           return;
         }
         if (failure && failure.id === "SESSION-webauthn-unknown-credential") {
           P.sendUnknownCredential(failure.extensions);
         }
-        settle(OUTCOME_BY_ID[failure && failure.id] || "error");
+        settle(OUTCOME_BY_ID[failure && failure.id] || "error", !autofill);
       });
   }
 
@@ -97,11 +97,15 @@
     }).catch(function () {});
   }
 
-  function settle(outcome) {
+  /**
+   * Shows the outcome. After the button's attempt the field offers passkeys again (unless the
+   * server asked us to slow down); after a failed autofill attempt it does not, so a passkey the
+   * browser offers by itself cannot loop: the button is the way to try again.
+   */
+  function settle(outcome, offerAgain) {
     P.show(outcome);
     button.disabled = false;
-    // Offer the passkeys in the field again, unless the server asked us to slow down.
-    if (autofillSupported && outcome !== "rate_limited") signIn(true);
+    if (offerAgain && autofillSupported && outcome !== "rate_limited") signIn(true);
   }
 
   function pressed(event) {
