@@ -80,6 +80,34 @@ export const ERROR_IDS = {
   "REST-duplicate-field": "A field was sent in both lowerCamelCase and snake_case.",
   "REST-invalid-json": "The request body is not valid JSON.",
   "REST-invalid-request": "The request body does not match the route's schema.",
+  "PASSKEY-last":
+    "Removing one's last passkey through a session needs confirmLast: true (else no way back in).",
+  "SESSION-not-found": "No such session (or it was purged).",
+  "SESSION-token-invalid":
+    "The session token is wrong, rotated or missing, or the caller may not act on this session.",
+  "SESSION-terminated": "The session was ended (signed out, user locked, passkey removed, ...).",
+  "SESSION-expired": "The session has expired: sign in again.",
+  "SESSION-check-user": "checks.user needs exactly one of userId and loginName.",
+  "SESSION-domain": "domain is not the configured relying party ID.",
+  "SESSION-lifetime": 'lifetime must be a positive duration like "18000s", within the maximum.',
+  "SESSION-uv-required": "Only USER_VERIFICATION_REQUIREMENT_REQUIRED is supported (passkeys).",
+  "SESSION-webauthn-no-challenge":
+    "The session has no open webAuthN challenge (never requested, consumed or expired).",
+  "SESSION-webauthn-unknown-credential": "No stored passkey has this credential ID.",
+  "SESSION-webauthn-user-mismatch":
+    "The assertion comes from a passkey of another user than the session's.",
+  "SESSION-webauthn-invalid":
+    "The assertion did not verify (signature, origin, RP ID, user verification, challenge, user handle, cross-origin).",
+  "SESSION-webauthn-clone":
+    "The passkey's signature counter did not rise: a suspected clone; the passkey was flagged.",
+  "SESSION-max-age": "maxAge must be a positive number of seconds.",
+  "SESSION-too-old": "The session's webAuthN check is older than maxAge, or there is none.",
+  "SESSION-reauth-required":
+    "This operation through a session needs a webAuthN check younger than SESSION_REAUTH_SECONDS.",
+  "SESSION-scope": "A session token may call only the self-service operations (SPEC 18).",
+  "SESSION-rate-limited": "Too many sign-in attempts from this client address; retry later.",
+  "SESSION-user-locked": "The passkey's user is locked.",
+  "SESSION-user-inactive": "The passkey's user is deactivated.",
   "USER-not-found": "No such user (or it was removed).",
   "USER-human-input": "A field of the new human user is invalid.",
   "USER-machine-input": "A field of the new machine user is invalid.",

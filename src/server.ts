@@ -38,6 +38,7 @@ import { Metrics } from "./core/metrics";
 import { IdentityResolver } from "./resolvers/identity.resolver";
 import { PasskeyLinkResolver } from "./resolvers/passkey-link.resolver";
 import { PasskeyResolver } from "./resolvers/passkey.resolver";
+import { SessionResolver } from "./resolvers/session.resolver";
 import { registerRestApi } from "./rest/rest-api";
 import { BootstrapService } from "./services/identity/bootstrap.service";
 import { CodeRetentionJob } from "./services/links/code-retention.job";
@@ -52,6 +53,8 @@ import { PasskeyLinkService } from "./services/links/passkey-link.service";
 import { PasskeyService } from "./services/passkeys/passkey.service";
 import { PermissionService } from "./services/identity/permissions";
 import { RelyingParty } from "./services/passkeys/relying-party";
+import { SessionService } from "./services/sessions/session.service";
+import { SigninRateLimit } from "./services/sessions/signin-rate-limit";
 import type { RequestContext } from "./core/request-context";
 import { TokenService } from "./services/identity/token.service";
 import { UserService } from "./services/identity/user.service";
@@ -106,16 +109,36 @@ export function createServices(
     config,
     metrics,
   );
+  const relyingParty = new RelyingParty(config.webauthn);
   const passkeys = new PasskeyService(
     db,
     events,
     users,
     passkeyCodes,
     outbox,
-    new RelyingParty(config.webauthn),
+    relyingParty,
     clock,
     ids,
     config,
+    metrics,
+  );
+  const signinLimits = new SigninRateLimit(db, clock, {
+    attempt: config.sessions.rateLimit,
+    failure: config.sessions.failureLimit,
+  });
+  const sessions = new SessionService(
+    db,
+    events,
+    users,
+    organizations,
+    permissions,
+    passkeys,
+    passkeyCodes,
+    relyingParty,
+    signinLimits,
+    clock,
+    ids,
+    { ...config.sessions, webauthnTimeoutSeconds: config.webauthn.timeoutSeconds },
     metrics,
   );
   return {
@@ -136,6 +159,8 @@ export function createServices(
     passkeyCodes,
     passkeyLinks,
     passkeys,
+    signinLimits,
+    sessions,
   };
 }
 export type Services = ReturnType<typeof createServices>;
@@ -158,10 +183,11 @@ export async function buildGraphQLSchema(services?: Services): Promise<GraphQLSc
           new PasskeyLinkResolver(services.passkeyLinks, services.passkeyCodes),
         ],
         [PasskeyResolver, new PasskeyResolver(services.passkeys)],
+        [SessionResolver, new SessionResolver(services.sessions)],
       ])
     : new Map<unknown, unknown>();
   const schema = await buildSchema({
-    resolvers: [IdentityResolver, PasskeyLinkResolver, PasskeyResolver],
+    resolvers: [IdentityResolver, PasskeyLinkResolver, PasskeyResolver, SessionResolver],
     container: { get: (someClass) => resolvers.get(someClass) },
     validate: false,
   });
@@ -169,7 +195,7 @@ export async function buildGraphQLSchema(services?: Services): Promise<GraphQLSc
   describeType(schema.getQueryType(), "Reads. Each needs a token (Authorization: Bearer).");
   describeType(
     schema.getMutationType(),
-    "Writes. Each needs a token, except registerPasskey and verifyPasskeyRegistration with a code.",
+    "Writes. Each needs a token, except registerPasskey and verifyPasskeyRegistration with a code, and createSession / setSession (the passkey and the session token are the authority).",
   );
   return schema;
 }
@@ -244,6 +270,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       (limit) => services.passkeyCodes.purgeEnded(limit),
       (limit) => services.passkeys.purgeClosedRegistrations(limit),
       (limit) => services.passkeyCodes.purgeNotices(limit),
+      (limit) => services.sessions.purge(limit),
+      (limit) => services.signinLimits.purge(limit),
     ],
     (error, message) => http.log.error({ err: error }, message),
   );
@@ -340,7 +368,7 @@ async function requestContext(
   request: FastifyRequest,
 ): Promise<RequestContext> {
   try {
-    return await authenticateRequest(services, request.headers);
+    return await authenticateRequest(services, request.headers, request.socket.remoteAddress);
   } catch (error) {
     if (error instanceof ApiError) throw toGraphQLError(error, httpStatusOf(error));
     throw error;

@@ -126,6 +126,18 @@ const envSchema = z.object({
   WEBAUTHN_TIMEOUT_SECONDS: int(30, 3600).default(300),
   METRICS_PORT: int(1, 65535).optional(),
   CORS_ORIGINS: origins.default([]),
+  SESSION_LIFETIME_SECONDS: int(60, 365 * 86_400).default(86_400),
+  SESSION_MAX_LIFETIME_SECONDS: int(60, 365 * 86_400).default(2_592_000),
+  SESSION_REAUTH_SECONDS: int(1, 3600).default(300),
+  SESSION_RETENTION_DAYS: int(1, 3650).default(7),
+  SESSION_PAGE_LIFETIME_SECONDS: int(60, 365 * 86_400).default(3600),
+  SIGNIN_RATE_LIMIT: int(1, 1_000_000).default(30),
+  SIGNIN_FAILURE_LIMIT: int(1, 1_000_000).default(10),
+  TRUST_PROXY: int(0, 10).default(0),
+  WEBAUTHN_SIGNAL_UNKNOWN: z
+    .enum(["true", "false", "1", "0", "on", "off"])
+    .default("true")
+    .transform((value) => ["true", "1", "on"].includes(value)),
 });
 
 const linkSchema = envSchema.pick({
@@ -250,6 +262,24 @@ export interface Config {
   metricsPort: number | undefined;
   /** Browser origins allowed to call the API cross-origin (none by default). */
   corsOrigins: string[];
+  /** Signing in with a passkey (SPEC 18); all times by the servers' clock. */
+  sessions: {
+    lifetimeSeconds: number;
+    maxLifetimeSeconds: number;
+    /** Credential changes through a session need a webAuthN check younger than this. */
+    reauthSeconds: number;
+    retentionDays: number;
+    /** The lifetime the hosted pages ask for (SPEC 19). */
+    pageLifetimeSeconds: number;
+    /** Session creations and challenges per client address per minute. */
+    rateLimit: number;
+    /** Failed checks per client address per minute. */
+    failureLimit: number;
+    /** Trusted proxy hops in front of the server (X-Forwarded-For). */
+    trustProxy: number;
+    /** Unknown credential IDs carry a signal for signalUnknownCredential. */
+    signalUnknown: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -279,6 +309,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (rp) problems.push(...rp.problems);
   if (parsed.success && parsed.data.PORT !== 0 && parsed.data.METRICS_PORT === parsed.data.PORT) {
     problems.push("METRICS_PORT: must differ from PORT (the metrics are served on their own port)");
+  }
+  if (
+    parsed.success &&
+    parsed.data.SESSION_LIFETIME_SECONDS > parsed.data.SESSION_MAX_LIFETIME_SECONDS
+  ) {
+    problems.push("SESSION_LIFETIME_SECONDS: must not exceed SESSION_MAX_LIFETIME_SECONDS");
+  }
+  if (
+    parsed.success &&
+    parsed.data.SESSION_PAGE_LIFETIME_SECONDS > parsed.data.SESSION_MAX_LIFETIME_SECONDS
+  ) {
+    problems.push("SESSION_PAGE_LIFETIME_SECONDS: must not exceed SESSION_MAX_LIFETIME_SECONDS");
   }
   if (!parsed.success || !link || !rp || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -333,5 +375,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webauthn: rp.webauthn,
     metricsPort: e.METRICS_PORT,
     corsOrigins: e.CORS_ORIGINS,
+    sessions: {
+      lifetimeSeconds: e.SESSION_LIFETIME_SECONDS,
+      maxLifetimeSeconds: e.SESSION_MAX_LIFETIME_SECONDS,
+      reauthSeconds: e.SESSION_REAUTH_SECONDS,
+      retentionDays: e.SESSION_RETENTION_DAYS,
+      pageLifetimeSeconds: e.SESSION_PAGE_LIFETIME_SECONDS,
+      rateLimit: e.SIGNIN_RATE_LIMIT,
+      failureLimit: e.SIGNIN_FAILURE_LIMIT,
+      trustProxy: e.TRUST_PROXY,
+      signalUnknown: e.WEBAUTHN_SIGNAL_UNKNOWN,
+    },
   };
 }

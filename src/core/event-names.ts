@@ -22,4 +22,24 @@ export const PASSKEY_TOKEN_EVENTS = {
   added: `${TOKEN}.added`,
   verified: `${TOKEN}.verified`,
   removed: `${TOKEN}.removed`,
+  /** A sign-in stored a higher signature counter (ZITADEL's name). */
+  signCountChanged: `${TOKEN}.signcount.changed`,
+  /**
+   * A sign-in verified without raising the stored counter (synced passkeys report 0): ZITADEL's
+   * event for a successful passwordless check. It also orders the sign-in with state changes.
+   */
+  checkSucceeded: "user.human.passwordless.check.succeeded",
+  /** A sign-in presented a counter that did not rise (SPEC 18). */
+  cloneSuspected: `${TOKEN}.clone.suspected`,
+} as const;
+
+/** The session aggregate (ZITADEL's names); none is written before a session's first check. */
+export const SESSION_EVENTS = {
+  added: "session.added",
+  userChecked: "session.user.checked",
+  webAuthNChallenged: "session.webAuthN.challenged",
+  webAuthNChecked: "session.webAuthN.checked",
+  tokenSet: "session.token.set",
+  lifetimeSet: "session.lifetime.set",
+  terminated: "session.terminated",
 } as const;

@@ -5,9 +5,13 @@ import { CompiledInsert } from "../db/compiled-sql";
 import { EventEntity } from "../entities/event.entity";
 import type { Clock } from "./clock";
 
-export type AggregateType = "user" | "org";
+export type AggregateType = "user" | "org" | "session";
 
-const TABLE_OF: Record<AggregateType, AggregateTable> = { user: "users", org: "organizations" };
+const TABLE_OF: Record<AggregateType, AggregateTable> = {
+  user: "users",
+  org: "organizations",
+  session: "sessions",
+};
 
 export interface Aggregate {
   type: AggregateType;

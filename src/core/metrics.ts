@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 export type IssuedMedium = "RETURNED" | "LINK" | "EMAIL";
 export type DeliveryOutcome = "sent" | "retried" | "failed";
+export type SignInOutcome = "success" | "failed" | "clone";
 
 /** What the outbox gauges read at scrape time. */
 export interface OutboxBacklog {
@@ -39,12 +40,27 @@ export class Metrics {
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });
+  private readonly sessionsCreated = new Counter({
+    name: "sessions_created_total",
+    help: "Sessions created (createSession), verified or not.",
+    registers: [this.registry],
+  });
+  private readonly passkeySignIns = new Counter({
+    name: "passkey_signins_total",
+    help: "Passkey checks on sessions, by outcome (success, failed, clone).",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
   private backlog: () => Promise<OutboxBacklog> = () =>
     Promise.resolve({ pending: 0, oldestAgeSeconds: 0 });
   private backlogRead: Promise<OutboxBacklog> | undefined;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Every label value from the first scrape, so dashboards and alerts see zeros, not gaps.
+    for (const outcome of ["success", "failed", "clone"] as const) {
+      this.passkeySignIns.inc({ outcome }, 0);
+    }
     // Both gauges are read from the shared outbox table when scraped, so every process reports
     // the same backlog whichever process queued the mail; one query serves both gauges.
     const pending: Gauge = new Gauge({
@@ -76,6 +92,14 @@ export class Metrics {
 
   passkeyRegistered(): void {
     this.passkeysRegistered.inc();
+  }
+
+  sessionCreated(): void {
+    this.sessionsCreated.inc();
+  }
+
+  passkeySignIn(outcome: SignInOutcome): void {
+    this.passkeySignIns.inc({ outcome });
   }
 
   mailDelivery(outcome: DeliveryOutcome, count = 1): void {

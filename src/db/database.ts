@@ -28,7 +28,7 @@ interface MysqlConnection {
 }
 
 /** Tables whose rows are event aggregates and carry a `sequence` column. */
-export type AggregateTable = "users" | "organizations";
+export type AggregateTable = "users" | "organizations" | "sessions";
 
 export class Database {
   readonly dialect: Dialect;

@@ -9,6 +9,10 @@ import { PasskeyCodeEntity } from "./passkey-code.entity";
 import { PasskeyRegistrationEntity } from "./passkey-registration.entity";
 import { PasskeyEntity } from "./passkey.entity";
 import { PersonalAccessTokenEntity } from "./personal-access-token.entity";
+import { SessionChallengeEntity } from "./session-challenge.entity";
+import { SessionPasskeyEntity } from "./session-passkey.entity";
+import { SessionEntity } from "./session.entity";
+import { SigninBudgetEntity } from "./signin-budget.entity";
 import { UserEntity } from "./user.entity";
 
 export const ENTITIES = [
@@ -23,4 +27,8 @@ export const ENTITIES = [
   PasskeyEntity,
   PasskeyRegistrationEntity,
   MailRecipientEntity,
+  SessionEntity,
+  SessionChallengeEntity,
+  SessionPasskeyEntity,
+  SigninBudgetEntity,
 ];

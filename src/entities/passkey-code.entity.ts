@@ -9,6 +9,7 @@ export type StoredCodeState = "ACTIVE" | "USED" | "REVOKED" | "LOCKED_OUT";
 @Entity({ name: "passkey_codes" })
 @Index("ix_passkey_codes_user_created", ["userId", "createdAt"])
 @Index("ix_passkey_codes_expires", ["expiresAt"])
+@Index("ix_passkey_codes_session", ["sessionId"])
 export class PasskeyCodeEntity {
   @PrimaryColumn(idColumn("id"))
   id!: string;
@@ -38,6 +39,10 @@ export class PasskeyCodeEntity {
   /** Whose authority it was minted under: see PersonalAccessTokenEntity.grantedBy. */
   @Column(idColumn("granted_by"))
   grantedBy!: string;
+
+  /** The session that minted it for its own user (SPEC 18): signing out revokes it. */
+  @Column(idColumn("session_id", { nullable: true }))
+  sessionId!: string | null;
 
   @Column(timestampColumn("created_at"))
   createdAt!: Date;

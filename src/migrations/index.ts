@@ -8,6 +8,7 @@ import { OutboxShards1764100000000 } from "./1764100000000-outbox-shards";
 import { MailRecipients1764200000000 } from "./1764200000000-mail-recipients";
 import { GrantedBy1764300000000 } from "./1764300000000-granted-by";
 import { PasskeyLifecycle1764350000000 } from "./1764350000000-passkey-lifecycle";
+import { Sessions1764400000000 } from "./1764400000000-sessions";
 
 export const MIGRATIONS = [
   Identity1763700000000,
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   MailRecipients1764200000000,
   GrantedBy1764300000000,
   PasskeyLifecycle1764350000000,
+  Sessions1764400000000,
 ];

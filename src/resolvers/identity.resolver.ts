@@ -3,7 +3,7 @@ import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import type { MemberService } from "../services/identity/member.service";
 import type { OrganizationService } from "../services/identity/organization.service";
 import type { RequestContext } from "../core/request-context";
-import { requireCaller } from "../core/request-context";
+import { requireSelfService } from "../core/request-context";
 import type { TokenService } from "../services/identity/token.service";
 import type { StateChange, UserService } from "../services/identity/user.service";
 import { ObjectDetails } from "./types/common.types";
@@ -36,7 +36,7 @@ export class IdentityResolver {
 
   @Query(() => User, { description: "The authenticated user (UNAUTHENTICATED without a token)." })
   async me(@Ctx() ctx: RequestContext): Promise<User> {
-    return User.from(await this.users.get(ctx, requireCaller(ctx).userId));
+    return User.from(await this.users.get(ctx, requireSelfService(ctx, null).userId));
   }
 
   @Query(() => User, {

@@ -66,9 +66,12 @@ export class PasskeyResolver {
     @Arg("input", () => RemovePasskeyInput, { description: "The passkey to delete." })
     input: RemovePasskeyInput,
   ): Promise<RemovePasskeyPayload> {
-    return RemovePasskeyPayload.of(
-      await this.service.remove(ctx, input.userId, input.passkeyId),
-      "v2",
+    const { details, signals } = await this.service.remove(
+      ctx,
+      input.userId,
+      input.passkeyId,
+      input.confirmLast ?? false,
     );
+    return Object.assign(RemovePasskeyPayload.of(details, "v2"), { signals });
   }
 }

@@ -94,7 +94,10 @@ function addRoute(api: FastifyInstance, services: RestServices, route: RestRoute
       security: route.anonymous ? [{}, { bearerAuth: [] }] : [{ bearerAuth: [] }],
     },
     onRequest: async (request) => {
-      callers.set(request, await authenticateRequest(services, request.headers));
+      callers.set(
+        request,
+        await authenticateRequest(services, request.headers, request.socket.remoteAddress),
+      );
     },
     // Before schema validation, so snake_case names are checked as their camelCase fields.
     preValidation: (request, _reply, done) => {

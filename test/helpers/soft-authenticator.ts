@@ -1,6 +1,7 @@
 // A software WebAuthn authenticator on node:crypto (P-256, "none" attestation) for fast API-level
 // edge cases. The browser tests with Chromium's virtual authenticator stay the proof.
-import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto";
 
 type Cbor = number | string | Buffer | Map<Cbor, Cbor>;
 
@@ -29,6 +30,38 @@ function cbor(value: Cbor): Buffer {
 export interface CreationOptions {
   challenge: string;
   rp: { id?: string };
+  user?: { id: string };
+}
+
+/** A credential the authenticator holds: its private key, counter and user handle. */
+export interface SoftCredential {
+  id: string;
+  privateKey: KeyObject;
+  signCount: number;
+  userHandle: string | null;
+}
+
+export interface RequestOptions {
+  challenge: string;
+  rpId?: string;
+}
+
+export interface GetOverrides {
+  /** Which credential answers (default: the last one created). */
+  credentialId?: string;
+  origin?: string;
+  challenge?: string;
+  rpId?: string;
+  userVerified?: boolean;
+  /** The counter to report (default: the stored one plus one, which is then stored). */
+  signCount?: number;
+  /** The user handle to report (null: none; default: the one registration gave). */
+  userHandle?: string | null;
+  crossOrigin?: boolean;
+  type?: string;
+  /** Sign with another key (a forger without the credential's key). */
+  signWith?: KeyObject;
+  backedUp?: boolean;
 }
 
 export interface CreateOverrides {
@@ -40,14 +73,68 @@ export interface CreateOverrides {
 }
 
 export class SoftAuthenticator {
+  readonly credentials = new Map<string, SoftCredential>();
+  private last: string | undefined;
+
   constructor(
     private readonly origin: string,
     private readonly rpId: string,
   ) {}
 
+  /**
+   * An AuthenticationResponseJSON for `options` (navigator.credentials.get() then toJSON()),
+   * from a credential this authenticator created; every field can be bent for attack tests.
+   */
+  get(options: RequestOptions, overrides: GetOverrides = {}) {
+    const id = overrides.credentialId ?? this.last;
+    const credential = id === undefined ? undefined : this.credentials.get(id);
+    if (!credential) throw new Error("the soft authenticator holds no such credential");
+    const signCount = overrides.signCount ?? credential.signCount + 1;
+    if (overrides.signCount === undefined) credential.signCount = signCount;
+    const counter = Buffer.alloc(4);
+    counter.writeUInt32BE(signCount);
+    const flags =
+      0x01 |
+      (overrides.userVerified === false ? 0 : 0x04) |
+      0x08 |
+      (overrides.backedUp === false ? 0 : 0x10);
+    const authData = Buffer.concat([
+      createHash("sha256")
+        .update(overrides.rpId ?? options.rpId ?? this.rpId)
+        .digest(),
+      Buffer.from([flags]),
+      counter,
+    ]);
+    const clientData = Buffer.from(
+      JSON.stringify({
+        type: overrides.type ?? "webauthn.get",
+        challenge: overrides.challenge ?? options.challenge,
+        origin: overrides.origin ?? this.origin,
+        crossOrigin: overrides.crossOrigin ?? false,
+      }),
+    );
+    const signed = Buffer.concat([authData, createHash("sha256").update(clientData).digest()]);
+    const signature = sign("sha256", signed, overrides.signWith ?? credential.privateKey);
+    const userHandle =
+      overrides.userHandle === undefined ? credential.userHandle : overrides.userHandle;
+    return {
+      id: credential.id,
+      rawId: credential.id,
+      type: "public-key",
+      response: {
+        clientDataJSON: clientData.toString("base64url"),
+        authenticatorData: authData.toString("base64url"),
+        signature: signature.toString("base64url"),
+        ...(userHandle === null ? {} : { userHandle }),
+      },
+      clientExtensionResults: {},
+      authenticatorAttachment: "platform",
+    };
+  }
+
   /** A RegistrationResponseJSON for `options`, as PublicKeyCredential.toJSON() would give it. */
   create(options: CreationOptions, overrides: CreateOverrides = {}) {
-    const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const jwk = publicKey.export({ format: "jwk" });
     const coseKey = cbor(
       new Map<Cbor, Cbor>([
@@ -89,6 +176,13 @@ export class SoftAuthenticator {
       ]),
     );
     const id = credentialId.toString("base64url");
+    this.credentials.set(id, {
+      id,
+      privateKey,
+      signCount: 0,
+      userHandle: options.user?.id ?? null,
+    });
+    this.last = id;
     return {
       id,
       rawId: id,

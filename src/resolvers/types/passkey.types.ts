@@ -107,6 +107,40 @@ export class Passkey {
     description: "Whether the authenticator reported a synced (backed-up) key.",
   })
   backedUp!: boolean;
+
+  @Field(() => Boolean, {
+    description: "Whether the authenticator said at registration that the key may be synced.",
+  })
+  backupEligible!: boolean;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: "When the passkey last signed its user in (null: never).",
+  })
+  lastUsedAt!: Date | null;
+
+  @Field(() => Boolean, {
+    description:
+      "A sign-in presented a signature counter that did not rise: the key may have been copied.",
+  })
+  cloneWarning!: boolean;
+}
+
+@ObjectType({
+  description:
+    "WebAuthn Signal API payloads (ours); userId is the user handle, base64url. Pass them to PublicKeyCredential.signalAllAcceptedCredentials and signalCurrentUserDetails.",
+})
+export class PasskeySignals {
+  @Field(() => String, { description: "The relying party ID." })
+  rpId!: string;
+  @Field(() => String, { description: "The user handle, base64url (what registration set)." })
+  userId!: string;
+  @Field(() => [String], { description: "The user's stored passkeys' credential IDs, base64url." })
+  allAcceptedCredentialIds!: string[];
+  @Field(() => String, { description: "The user's username." })
+  name!: string;
+  @Field(() => String, { description: "The user's display name." })
+  displayName!: string;
 }
 
 @InputType({ description: "The stored passkey to delete." })
@@ -115,7 +149,18 @@ export class RemovePasskeyInput {
   userId!: string;
   @Field(() => ID, { description: "The passkey's ID (from passkeys)." })
   passkeyId!: string;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: "Through a session: true to remove one's last passkey (else PASSKEY-last).",
+  })
+  confirmLast?: boolean | null;
 }
 
 @ObjectType({ description: "The result of removePasskey." })
-export class RemovePasskeyPayload extends DetailsPayload {}
+export class RemovePasskeyPayload extends DetailsPayload {
+  @Field(() => PasskeySignals, {
+    description: "The user's remaining passkeys, for signalAllAcceptedCredentials.",
+  })
+  signals!: PasskeySignals;
+}

@@ -2,6 +2,7 @@
 import type { EntityManager } from "typeorm";
 import { z } from "zod";
 import type { Database } from "../../db/database";
+import { InstanceEntity } from "../../entities/instance.entity";
 import { OrganizationEntity } from "../../entities/organization.entity";
 import { ApiError } from "../../errors";
 import type { Clock, IdGenerator } from "../../core/clock";
@@ -56,6 +57,15 @@ export class OrganizationService {
       .updateEntity(false)
       .execute();
     return id;
+  }
+
+  /** The instance's default organization (created by bootstrap); null before bootstrap. */
+  async defaultOrganizationId(db: EntityManager): Promise<string | null> {
+    const row = await db
+      .createQueryBuilder(InstanceEntity, "i")
+      .select("i.defaultOrganizationId", "id")
+      .getRawOne<{ id: string }>();
+    return row?.id ?? null;
   }
 
   /** Throws NOT_FOUND unless the organization exists. */

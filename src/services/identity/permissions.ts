@@ -3,7 +3,7 @@ import { INSTANCE_SCOPE } from "../../entities/membership.entity";
 import { ApiError } from "../../errors";
 import type { Caller } from "../../core/request-context";
 
-export const INSTANCE_ROLES = ["IAM_OWNER", "IAM_USER_MANAGER"] as const;
+export const INSTANCE_ROLES = ["IAM_OWNER", "IAM_USER_MANAGER", "IAM_LOGIN_CLIENT"] as const;
 export const ORG_ROLES = ["ORG_OWNER", "ORG_USER_MANAGER"] as const;
 export type Role = (typeof INSTANCE_ROLES)[number] | (typeof ORG_ROLES)[number];
 
@@ -14,7 +14,10 @@ export type Permission =
   | "user.read"
   | "user.write"
   | "user.credential.write"
-  | "user.passkey.write";
+  | "user.passkey.write"
+  | "session.read"
+  | "session.write"
+  | "session.delete";
 
 /** SPEC section 5, plus the read and membership permissions the identity surface needs. */
 const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
@@ -26,16 +29,29 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     "user.write",
     "user.credential.write",
     "user.passkey.write",
+    "session.read",
+    "session.write",
+    "session.delete",
   ],
-  IAM_USER_MANAGER: ["user.read", "user.write", "user.passkey.write"],
+  IAM_USER_MANAGER: [
+    "user.read",
+    "user.write",
+    "user.passkey.write",
+    "session.read",
+    "session.delete",
+  ],
+  // A login application's service account (SPEC 5): it runs sign-ins, nothing else.
+  IAM_LOGIN_CLIENT: ["session.read", "session.write"],
   ORG_OWNER: [
     "org.member.write",
     "user.read",
     "user.write",
     "user.credential.write",
     "user.passkey.write",
+    "session.read",
+    "session.delete",
   ],
-  ORG_USER_MANAGER: ["user.read", "user.write"],
+  ORG_USER_MANAGER: ["user.read", "user.write", "session.read", "session.delete"],
 };
 
 /** The permission that grants roles in `scopeId`: an organization, or INSTANCE_SCOPE. */

@@ -13,7 +13,7 @@ import type { EventStore, NewEvent, WriteDetails } from "../../core/event-store"
 import type { OrganizationService } from "./organization.service";
 import type { Permission, PermissionService } from "./permissions";
 import type { Caller, RequestContext } from "../../core/request-context";
-import { requireCaller } from "../../core/request-context";
+import { requireCaller, requireSelfService } from "../../core/request-context";
 import {
   columnLength,
   email,
@@ -192,6 +192,23 @@ export class UserService {
     return { ...user, roleScopes: [...roleScopes] };
   }
 
+  /** The ID of the existing user with this username (any letter case) in `organizationId`. */
+  async idByLoginName(
+    db: EntityManager,
+    organizationId: string,
+    loginName: string,
+  ): Promise<string | null> {
+    const row = await db
+      .createQueryBuilder(UserEntity, "u")
+      .select("u.id", "id")
+      .where("u.organizationId = :organizationId AND u.usernameKey = :key", {
+        organizationId,
+        key: loginName.trim().toLowerCase(),
+      })
+      .getRawOne<{ id: string }>();
+    return row?.id ?? null;
+  }
+
   /**
    * Resolves the target user, then checks the caller's permission in the *target's*
    * organization (acting on oneself needs none when `allowSelf`). NOT_FOUND comes before
@@ -216,7 +233,7 @@ export class UserService {
   }
 
   async get(ctx: RequestContext, id: string): Promise<UserEntity> {
-    const caller = requireCaller(ctx);
+    const caller = requireSelfService(ctx, id);
     return this.db.read((db) =>
       this.authorizeOnUser(db, caller, id, "user.read", { allowSelf: true, readOnly: true }),
     );

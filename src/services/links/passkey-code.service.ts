@@ -19,7 +19,7 @@ import { PASSKEY_EVENTS } from "../../core/event-names";
 import type { PermissionService } from "../identity/permissions";
 import type { Caller, RequestContext } from "../../core/request-context";
 import { mintedWithoutGrantRight } from "../identity/member.service";
-import { mintingAuthority, requireCaller } from "../../core/request-context";
+import { mintingAuthority, requireSelfService } from "../../core/request-context";
 import { parseDbDate } from "../identity/token.service";
 import { isResourceId } from "../../core/validation";
 import type { UserService } from "../identity/user.service";
@@ -94,6 +94,7 @@ export class PasskeyCodeService {
       "failedChecks",
       "creator",
       "grantedBy",
+      "sessionId",
       "createdAt",
       "expiresAt",
       "endedAt",
@@ -108,7 +109,8 @@ export class PasskeyCodeService {
 
   /**
    * Creates a code for `user` in the caller's transaction, minted by `caller` under the authority
-   * its token carries for `user` (SPEC 13, `mintingAuthority`); older codes stay valid.
+   * its token carries for `user` (SPEC 13, `mintingAuthority`); older codes stay valid, except
+   * that a session keeps one unused code at a time (SPEC 18): its previous one is revoked.
    */
   async issue(
     tx: EntityManager,
@@ -116,6 +118,8 @@ export class PasskeyCodeService {
     caller: Caller,
     medium: CodeMedium,
   ): Promise<IssuedCode> {
+    const sessionId = caller.session?.sessionId ?? null;
+    if (sessionId !== null) await this.revokeMintedBy(tx, sessionId, user);
     const code = generateCode(this.settings.length, this.random);
     const codeId = this.ids.next();
     const createdAt = this.clock.now();
@@ -130,6 +134,7 @@ export class PasskeyCodeService {
       failedChecks: 0,
       creator: caller.userId,
       grantedBy: mintingAuthority(caller, user.id),
+      sessionId,
       createdAt,
       expiresAt,
       endedAt: null,
@@ -263,7 +268,7 @@ export class PasskeyCodeService {
    * `user.write` on the user; others see a generic line.
    */
   async list(ctx: RequestContext, userId: string): Promise<CodeInfo[]> {
-    const caller = requireCaller(ctx);
+    const caller = requireSelfService(ctx, userId);
     return this.db.read(async (db) => {
       const user = await this.users.authorizeOnUser(db, caller, userId, "user.passkey.write", {
         allowSelf: true,
@@ -304,7 +309,7 @@ export class PasskeyCodeService {
 
   /** Ends an active code (and its queued mail): oneself, or `user.passkey.write`. */
   async revoke(ctx: RequestContext, userId: string, codeId: string): Promise<WriteDetails> {
-    const caller = requireCaller(ctx);
+    const caller = requireSelfService(ctx, userId);
     return this.db.transaction(async (tx) => {
       const user = await this.users.authorizeOnUser(tx, caller, userId, "user.passkey.write", {
         allowSelf: true,
@@ -353,6 +358,29 @@ export class PasskeyCodeService {
       });
     }
     return events;
+  }
+
+  /**
+   * Revokes the ACTIVE codes a session minted (a newer one from it, or signing out), with their
+   * queued mails and their events on the user.
+   */
+  async revokeMintedBy(
+    tx: EntityManager,
+    sessionId: string,
+    user: Pick<UserEntity, "id" | "organizationId">,
+  ): Promise<void> {
+    const rows = await tx
+      .createQueryBuilder(PasskeyCodeEntity, "c")
+      .select(["c.id"])
+      .where("c.sessionId = :sessionId AND c.state = :active", { sessionId, active: "ACTIVE" })
+      .getMany();
+    const events: NewEvent[] = [];
+    for (const { id } of rows) {
+      await this.update(tx, id, { state: "REVOKED", endedAt: this.clock.now() });
+      await this.outbox.cancelQueued(tx, { codeId: id });
+      events.push({ type: PASSKEY_EVENTS.revoked, payload: { codeId: id, reason: "session" } });
+    }
+    if (events.length > 0) await this.events.append(tx, userAggregate(user), user.id, events);
   }
 
   private async endAllOf(tx: EntityManager, userId: string): Promise<void> {

@@ -17,7 +17,7 @@ import type { IssuedCode, PasskeyCodeService } from "./passkey-code.service";
 import { PASSKEY_EVENTS } from "../../core/event-names";
 import type { Permission } from "../identity/permissions";
 import type { Caller, RequestContext } from "../../core/request-context";
-import { requireCaller } from "../../core/request-context";
+import { requireCaller, requireSelfService } from "../../core/request-context";
 import { parseDbDate } from "../identity/token.service";
 import type { UserService } from "../identity/user.service";
 import { userAggregate } from "../identity/user.service";
@@ -68,7 +68,7 @@ export class PasskeyLinkService {
       ctx,
       userId,
       "user.credential.write",
-      { medium: "LINK" },
+      { medium: "LINK", selfService: true },
       async (tx, target, caller) => {
         const { issued, details } = await this.issueUnsent(tx, target, caller, "LINK");
         return { details, link: this.defaultTemplate.render(linkValues(target, issued)) };
@@ -78,8 +78,12 @@ export class PasskeyLinkService {
 
   /** ZITADEL Auth/Mgmt v1 SendPasskeyLink: emails the default link. Others need `user.write`. */
   async sendLink(ctx: RequestContext, userId?: string | null): Promise<WriteDetails> {
-    return this.act(ctx, userId, "user.write", { medium: "EMAIL" }, (tx, target, caller) =>
-      this.queueMail(tx, target, caller, this.defaultTemplate, null),
+    return this.act(
+      ctx,
+      userId,
+      "user.write",
+      { medium: "EMAIL", selfService: true },
+      (tx, target, caller) => this.queueMail(tx, target, caller, this.defaultTemplate, null),
     );
   }
 
@@ -132,10 +136,13 @@ export class PasskeyLinkService {
     ctx: RequestContext,
     userId: string | null | undefined,
     permission: Permission,
-    options: { medium: IssuedMedium },
+    options: { medium: IssuedMedium; selfService?: boolean },
     work: (tx: EntityManager, target: UserEntity, caller: Caller) => Promise<T>,
   ): Promise<T> {
-    const caller = requireCaller(ctx);
+    // Minting for oneself is self-service (SPEC 18): a session token may, after a recent check.
+    const caller = options.selfService
+      ? requireSelfService(ctx, userId, { reauth: true })
+      : requireCaller(ctx);
     const result = await this.db.transaction(async (tx) => {
       const target = await this.users.authorizeOnUser(
         tx,

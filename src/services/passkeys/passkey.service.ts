@@ -17,8 +17,9 @@ import { PASSKEY_TOKEN_EVENTS } from "../../core/event-names";
 import { assertEligible } from "../links/passkey-link.service";
 import { secureRandomBytes } from "../../core/random-pool";
 import type { RelyingParty } from "./relying-party";
+import { credentialHash } from "./relying-party";
 import type { RequestContext } from "../../core/request-context";
-import { mintingAuthority, requireCaller } from "../../core/request-context";
+import { mintingAuthority, requireSelfService } from "../../core/request-context";
 import type { UserService } from "../identity/user.service";
 import { userAggregate } from "../identity/user.service";
 import { isResourceId, parseInput, trimmed } from "../../core/validation";
@@ -55,6 +56,45 @@ export interface PasskeyInfo {
   createdAt: Date;
   registeredWithCodeId: string | null;
   backedUp: boolean;
+  backupEligible: boolean;
+  lastUsedAt: Date | null;
+  cloneWarning: boolean;
+}
+
+/**
+ * WebAuthn Signal API payloads (SPEC 18): what the browser's credential manager should hold for
+ * this user, so a removed passkey disappears from the device and renamed users show right.
+ */
+export interface PasskeySignals {
+  rpId: string;
+  /** The user handle registration set: base64url of the UTF-8 user ID. */
+  userId: string;
+  allAcceptedCredentialIds: string[];
+  name: string;
+  displayName: string;
+}
+
+/** A stored passkey as sign-in needs it (public key material, never a secret). */
+export type StoredPasskey = Pick<
+  PasskeyEntity,
+  | "id"
+  | "userId"
+  | "credentialId"
+  | "publicKey"
+  | "signCount"
+  | "transports"
+  | "grantedBy"
+  | "cloneWarning"
+  | "cloneNotifiedAt"
+  | "name"
+>;
+
+/** Ends what hangs off removed passkeys (their sessions), in the removal's transaction. */
+export type PasskeyRemovedHook = (tx: EntityManager, passkeyIds: string[]) => Promise<void>;
+
+/** The user handle registration gave the authenticator (`user.id` bytes), base64url. */
+export function userHandleOf(userId: string): string {
+  return Buffer.from(userId, "utf8").toString("base64url");
 }
 
 /**
@@ -119,6 +159,13 @@ export class PasskeyService {
     users.onDisable((tx, userId) => this.endPendingOf(tx, userId));
   }
 
+  private readonly removedHooks: PasskeyRemovedHook[] = [];
+
+  /** Registers a hook run when passkeys are removed (see PasskeyRemovedHook). */
+  onRemoved(hook: PasskeyRemovedHook): void {
+    this.removedHooks.push(hook);
+  }
+
   /**
    * Opens a pending registration. With a code, no token is needed: the code is the authority
    * (checked in constant time; a wrong value counts toward lockout). Without one, only the user
@@ -136,8 +183,10 @@ export class PasskeyService {
       );
     }
     const code = request.code ?? null;
+    // Through a session: for oneself only, and without a code only after a recent check.
+    if (ctx.caller?.session) requireSelfService(ctx, request.userId, { reauth: !code });
     if (!code) {
-      const caller = requireCaller(ctx);
+      const caller = requireSelfService(ctx, request.userId, { reauth: true });
       if (caller.userId !== request.userId) {
         throw ApiError.permissionDenied(
           "PASSKEY-code-required",
@@ -169,6 +218,9 @@ export class PasskeyService {
    * leaves the code ACTIVE; the challenge is ended, so each one verifies at most once.
    */
   async verify(ctx: RequestContext, request: VerifyPasskeyRequest): Promise<WriteDetails> {
+    // A registration opened through a session inside the re-authentication window may be
+    // verified until it expires.
+    if (ctx.caller?.session) requireSelfService(ctx, request.userId);
     const name = parseInput(passkeyName, request.passkeyName, "PASSKEY-name");
     const outcome = await this.db.transaction(async (tx) => {
       const user = await this.users.findExisting(tx, request.userId, true);
@@ -210,7 +262,7 @@ export class PasskeyService {
       const grantedBy =
         registration.codeId !== null
           ? (await this.codes.consume(tx, registration.codeId)).grantedBy
-          : mintingAuthority(requireCaller(ctx), user.id);
+          : mintingAuthority(requireSelfService(ctx, user.id), user.id);
       await this.insertPasskey(tx, {
         id: registration.id,
         userId: user.id,
@@ -267,7 +319,7 @@ export class PasskeyService {
 
   /** A user's stored passkeys, oldest first, never key material: oneself, or `user.read`. */
   async list(ctx: RequestContext, userId: string): Promise<PasskeyInfo[]> {
-    const caller = requireCaller(ctx);
+    const caller = requireSelfService(ctx, userId);
     return this.db.read(async (db) => {
       await this.users.authorizeOnUser(db, caller, userId, "user.read", {
         allowSelf: true,
@@ -279,19 +331,31 @@ export class PasskeyService {
         .orderBy("p.createdAt", "ASC")
         .addOrderBy("p.id", "ASC")
         .getMany();
-      return rows.map(({ id, name, createdAt, registeredWithCodeId, backedUp }) => ({
-        id,
-        name,
-        createdAt,
-        registeredWithCodeId,
-        backedUp,
+      return rows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        createdAt: row.createdAt,
+        registeredWithCodeId: row.registeredWithCodeId,
+        backedUp: row.backedUp,
+        backupEligible: row.backupEligible,
+        lastUsedAt: row.lastUsedAt,
+        cloneWarning: row.cloneWarning,
       }));
     });
   }
 
-  /** Deletes a stored passkey: oneself, or `user.passkey.write` in the user's organization. */
-  async remove(ctx: RequestContext, userId: string, passkeyId: string): Promise<WriteDetails> {
-    const caller = requireCaller(ctx);
+  /**
+   * Deletes a stored passkey: oneself, or `user.passkey.write` in the user's organization. The
+   * sessions it verified end with it. Through a session, the last passkey goes only with
+   * `confirmLast` (the user could not sign in again).
+   */
+  async remove(
+    ctx: RequestContext,
+    userId: string,
+    passkeyId: string,
+    confirmLast = false,
+  ): Promise<{ details: WriteDetails; signals: PasskeySignals }> {
+    const caller = requireSelfService(ctx, userId, { reauth: true });
     return this.db.transaction(async (tx) => {
       const user = await this.users.authorizeOnUser(tx, caller, userId, "user.passkey.write", {
         allowSelf: true,
@@ -306,10 +370,119 @@ export class PasskeyService {
             .where("id = :passkeyId AND userId = :userId", { passkeyId, userId: user.id })
             .execute();
       if (result.affected !== 1) throw ApiError.notFound("PASSKEY-not-found", "passkey not found");
-      return this.events.append(tx, userAggregate(user), caller.userId, [
+      const signals = await this.signals(tx, user);
+      if (caller.session && signals.allAcceptedCredentialIds.length === 0 && !confirmLast) {
+        throw ApiError.failedPrecondition(
+          "PASSKEY-last",
+          "this is your last passkey: without it you cannot sign in; confirm with confirmLast",
+        );
+      }
+      for (const hook of this.removedHooks) await hook(tx, [passkeyId]);
+      const details = await this.events.append(tx, userAggregate(user), caller.userId, [
         { type: PASSKEY_TOKEN_EVENTS.removed, payload: { passkeyId } },
       ]);
+      return { details, signals };
     });
+  }
+
+  /** The Signal API payloads for `user`'s current passkeys (SPEC 18). */
+  async signals(
+    db: EntityManager,
+    user: Pick<UserEntity, "id" | "username" | "displayName">,
+  ): Promise<PasskeySignals> {
+    const rows = await db
+      .createQueryBuilder(PasskeyEntity, "p")
+      .select(["p.credentialId"])
+      .where("p.userId = :userId", { userId: user.id })
+      .orderBy("p.createdAt", "ASC")
+      .getMany();
+    return {
+      rpId: this.relyingParty.id,
+      userId: userHandleOf(user.id),
+      allAcceptedCredentialIds: rows.map((row) => row.credentialId),
+      name: user.username,
+      displayName: user.displayName,
+    };
+  }
+
+  /** The stored passkey with this credential ID (base64url), looked up by its indexed hash. */
+  async findByCredentialId(db: EntityManager, credentialId: string): Promise<StoredPasskey | null> {
+    return db
+      .createQueryBuilder(PasskeyEntity, "p")
+      .select([
+        "p.id",
+        "p.userId",
+        "p.credentialId",
+        "p.publicKey",
+        "p.signCount",
+        "p.transports",
+        "p.grantedBy",
+        "p.cloneWarning",
+        "p.cloneNotifiedAt",
+        "p.name",
+      ])
+      .where("p.credentialHash = :hash", { hash: credentialHash(credentialId) })
+      .getOne();
+  }
+
+  /** The credential IDs and transports of a user's passkeys (an allow-list for sign-in). */
+  async credentialsOf(
+    db: EntityManager,
+    userId: string,
+  ): Promise<{ credentialId: string; transports: string[] }[]> {
+    const rows = await db
+      .createQueryBuilder(PasskeyEntity, "p")
+      .select(["p.credentialId", "p.transports"])
+      .where("p.userId = :userId", { userId })
+      .getMany();
+    return rows.map((row) => ({
+      credentialId: row.credentialId,
+      transports: row.transports ? (JSON.parse(row.transports) as string[]) : [],
+    }));
+  }
+
+  /**
+   * Records a verified sign-in on the passkey: exactly one row, or the passkey was removed
+   * meanwhile (false). `signCount` undefined keeps the stored count.
+   */
+  async recordSignIn(
+    tx: EntityManager,
+    passkeyId: string,
+    update: { signCount?: number; backedUp: boolean; usedAt: Date },
+  ): Promise<boolean> {
+    const result = await tx
+      .createQueryBuilder()
+      .update(PasskeyEntity)
+      .set({
+        backedUp: update.backedUp,
+        lastUsedAt: update.usedAt,
+        ...(update.signCount === undefined ? {} : { signCount: update.signCount }),
+      })
+      .where("id = :passkeyId", { passkeyId })
+      .execute();
+    return result.affected === 1;
+  }
+
+  /**
+   * Flags a suspected clone; resolves to true when the owner should be mailed (at most one
+   * notice a day per passkey), and then records the notice time.
+   */
+  async flagClone(
+    tx: EntityManager,
+    user: Pick<UserEntity, "id" | "email">,
+    passkey: StoredPasskey,
+    now: Date,
+  ): Promise<boolean> {
+    const notify =
+      passkey.cloneNotifiedAt === null ||
+      now.getTime() - passkey.cloneNotifiedAt.getTime() >= 86_400_000;
+    await tx
+      .createQueryBuilder()
+      .update(PasskeyEntity)
+      .set({ cloneWarning: true, ...(notify ? { cloneNotifiedAt: now } : {}) })
+      .where("id = :id", { id: passkey.id })
+      .execute();
+    return notify;
   }
 
   /** Ends every pending registration of a user (locked, deactivated or removed). */
@@ -438,7 +611,7 @@ export class PasskeyService {
 
   /** A registration opened without a code is the signed-in user's own: only it may finish it. */
   private requireSelf(ctx: RequestContext, userId: string): void {
-    if (requireCaller(ctx).userId !== userId) {
+    if (requireSelfService(ctx, userId).userId !== userId) {
       throw ApiError.permissionDenied(
         "PASSKEY-not-own",
         "only the user who opened this registration may verify it",

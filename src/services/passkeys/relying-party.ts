@@ -2,11 +2,19 @@
 // @simplewebauthn/server. RP ID, name and accepted origins come only from configuration.
 import { createHash } from "node:crypto";
 import type {
+  AuthenticationResponseJSON,
   AuthenticatorAttachment,
+  AuthenticatorTransport,
   PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from "@simplewebauthn/server";
-import { generateRegistrationOptions, verifyRegistrationResponse } from "@simplewebauthn/server";
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+} from "@simplewebauthn/server";
 import type { Config } from "../../config";
 
 export interface CredentialHolder {
@@ -26,6 +34,13 @@ export interface VerifiedCredential {
   backedUp: boolean;
   /** The BE flag: the credential may be synced ("multiDevice" in the library's words). */
   backupEligible: boolean;
+}
+
+/** What a verified assertion reports; the counter is judged by the caller (SPEC 18). */
+export interface VerifiedAssertion {
+  newCounter: number;
+  userVerified: boolean;
+  backedUp: boolean;
 }
 
 export class RelyingParty {
@@ -68,6 +83,58 @@ export class RelyingParty {
     });
   }
 
+  /** Options for navigator.credentials.get(): user verification required, our RP ID. */
+  requestOptions(
+    challenge: string,
+    allow: readonly { credentialId: string; transports: string[] }[],
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    return generateAuthenticationOptions({
+      rpID: this.settings.rpId,
+      challenge: Buffer.from(challenge, "base64url"),
+      timeout: this.settings.timeoutSeconds * 1000,
+      userVerification: "required",
+      allowCredentials: allow.map(({ credentialId, transports }) => ({
+        id: credentialId,
+        transports: transports as AuthenticatorTransport[],
+      })),
+    });
+  }
+
+  /**
+   * Verifies an AuthenticationResponseJSON: signature, challenge, the configured origins and RP
+   * ID, user verification. The library's counter check is disarmed (`counter: 0`): it runs
+   * before the signature is known to hold, so a forged response could otherwise flag a passkey.
+   * Throws with the library's reason.
+   */
+  async verifyAssertion(
+    response: unknown,
+    challenge: string,
+    credential: { credentialId: string; publicKey: string; transports: string[] },
+  ): Promise<VerifiedAssertion> {
+    const { verified, authenticationInfo } = await verifyAuthenticationResponse({
+      response: response as AuthenticationResponseJSON,
+      expectedChallenge: challenge,
+      expectedOrigin: this.settings.origins,
+      expectedRPID: this.settings.rpId,
+      expectedType: "webauthn.get",
+      requireUserVerification: true,
+      credential: {
+        id: credential.credentialId,
+        publicKey: Buffer.from(credential.publicKey, "base64url"),
+        counter: 0,
+        transports: credential.transports,
+      },
+    });
+    if (!verified || !authenticationInfo.userVerified) {
+      throw new Error("the assertion did not verify");
+    }
+    return {
+      newCounter: authenticationInfo.newCounter,
+      userVerified: authenticationInfo.userVerified,
+      backedUp: authenticationInfo.credentialBackedUp,
+    };
+  }
+
   /**
    * Verifies the browser's RegistrationResponseJSON against the expected challenge, the configured
    * origins and RP ID, with user verification required. Throws with the library's reason.
@@ -93,6 +160,20 @@ export class RelyingParty {
       backupEligible: registrationInfo.credentialDeviceType === "multiDevice",
     };
   }
+}
+
+/** The sign-in half of the relying party. */
+export interface AuthenticationParty {
+  readonly id: string;
+  requestOptions(
+    challenge: string,
+    allow: readonly { credentialId: string; transports: string[] }[],
+  ): Promise<PublicKeyCredentialRequestOptionsJSON>;
+  verifyAssertion(
+    response: unknown,
+    challenge: string,
+    credential: { credentialId: string; publicKey: string; transports: string[] },
+  ): Promise<VerifiedAssertion>;
 }
 
 export function credentialHash(credentialId: string): string {

@@ -1,0 +1,122 @@
+// The same assertion sent to two server processes at once (on two Galera nodes in the cluster
+// run, on one MariaDB server otherwise): the challenge is consumed by one conditional UPDATE, so
+// exactly one check wins, and the loser neither rotates the token nor binds anything (SPEC 18).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import type { TestDatabase } from "./helpers/harness";
+import { TEST_DB, createTestDatabase, startTestApp } from "./helpers/harness";
+import { REGISTER, RETURN_CODE, VERIFY } from "./helpers/passkeys";
+import { CREATE_SESSION, SET_SESSION, WEBAUTHN_CHALLENGE } from "./helpers/sessions";
+import { SoftAuthenticator } from "./helpers/soft-authenticator";
+import { ServerProcess } from "./helpers/server-process";
+
+const ADD_ORG = `mutation($input: AddOrganizationInput!) { addOrganization(input: $input) { organizationId } }`;
+const ADD_HUMAN = `mutation($input: AddHumanUserInput!) { addHumanUser(input: $input) { userId } }`;
+const ROUNDS = 6;
+
+async function call(server: ServerProcess, query: string, variables: Record<string, unknown>) {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as {
+    data?: any;
+    errors?: { extensions: { code: string; details: { id: string }[] } }[];
+  };
+}
+
+(TEST_DB === "mariadb" ? describe : describe.skip)("one assertion, two processes", () => {
+  let database: TestDatabase | undefined;
+  const servers: ServerProcess[] = [];
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.kill("SIGKILL")));
+    await database?.drop();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("verifies exactly once", async () => {
+    database = await createTestDatabase();
+    // Migrate and bootstrap in-process first: DDL on a busy machine outlasts a process's start-up.
+    await (await startTestApp({}, { database })).close();
+    const env = {
+      MASTER_KEY: randomBytes(32).toString("base64"),
+      EXTERNAL_URL: "https://id.example.com",
+      SIGNIN_RATE_LIMIT: "100000",
+      SIGNIN_FAILURE_LIMIT: "100000",
+    };
+    servers.push(
+      await ServerProcess.start({ ...env, DATABASE_URL: database.url, DATA_DIR: database.dataDir }),
+    );
+    const token = servers[0]!.adminToken();
+    const secondDir = fs.mkdtempSync(path.join(os.tmpdir(), "plk-node2-"));
+    dirs.push(secondDir);
+    servers.push(
+      await ServerProcess.start({
+        ...env,
+        DATABASE_URL: database.urls[1 % database.urls.length]!,
+        DATA_DIR: secondDir,
+      }),
+    );
+    const suffix = randomBytes(4).toString("hex");
+    const org = (await servers[0]!.ok(ADD_ORG, { input: { name: `org-${suffix}` } }, token))
+      .addOrganization.organizationId;
+    const userId = (
+      await servers[0]!.ok(
+        ADD_HUMAN,
+        {
+          input: {
+            organizationId: org,
+            username: `ada-${suffix}`,
+            givenName: "Ada",
+            familyName: "Lovelace",
+          },
+        },
+        token,
+      )
+    ).addHumanUser.userId as string;
+    const code = (await servers[0]!.ok(RETURN_CODE, { input: { userId, returnCode: true } }, token))
+      .createPasskeyRegistrationLink.code;
+    const authenticator = new SoftAuthenticator("https://id.example.com", "id.example.com");
+    const opened = (await call(servers[0]!, REGISTER, { input: { userId, code } })).data
+      .registerPasskey;
+    const credential = authenticator.create(opened.publicKeyCredentialCreationOptions.publicKey);
+    const verified = await call(servers[1]!, VERIFY, {
+      input: {
+        userId,
+        passkeyId: opened.passkeyId,
+        publicKeyCredential: credential,
+        passkeyName: "k",
+      },
+    });
+    expect(verified.errors).toBeUndefined();
+
+    for (let round = 0; round < ROUNDS; round++) {
+      const created = (
+        await call(servers[round % 2]!, CREATE_SESSION, {
+          input: { challenges: WEBAUTHN_CHALLENGE },
+        })
+      ).data.createSession;
+      const assertion = authenticator.get(
+        created.challenges.webAuthN.publicKeyCredentialRequestOptions.publicKey,
+      );
+      const input = {
+        sessionId: created.sessionId,
+        sessionToken: created.sessionToken,
+        checks: { webAuthN: { credentialAssertionData: assertion } },
+      };
+      const results = await Promise.all(
+        servers.map((server) => call(server, SET_SESSION, { input })),
+      );
+      const winners = results.filter((result) => !result.errors);
+      expect(winners).toHaveLength(1);
+      const loser = results.find((result) => result.errors)!;
+      expect(["SESSION-webauthn-no-challenge", "SESSION-token-invalid"]).toContain(
+        loser.errors![0]!.extensions.details[0]!.id,
+      );
+    }
+  }, 90_000);
+});
