@@ -58,7 +58,7 @@ import { SigninRateLimit } from "./services/sessions/signin-rate-limit";
 import type { RequestContext } from "./core/request-context";
 import { TokenService } from "./services/identity/token.service";
 import { UserService } from "./services/identity/user.service";
-import { DEFAULT_SESSION_PAGE_LIFETIME_SECONDS, registerPages } from "./ui/pages";
+import { registerPages } from "./ui/pages";
 
 export interface AppOptions {
   clock?: Clock;
@@ -306,7 +306,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const ready = await db.ping();
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "database unavailable" });
   });
-  registerPages(http, { sessionPageLifetimeSeconds: DEFAULT_SESSION_PAGE_LIFETIME_SECONDS });
+  registerPages(http, { sessionPageLifetimeSeconds: config.sessions.pageLifetimeSeconds });
   await http.register(async (scope) => {
     scope.setErrorHandler(graphqlErrorHandler);
     await scope.register(fastifyApollo(apollo), {

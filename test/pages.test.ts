@@ -20,10 +20,11 @@ import {
   stateOf,
   statusText,
   storedSession,
+  withoutAutofill,
 } from "./helpers/pages-browser";
 import { LIST_PASSKEYS, REMOVE_PASSKEY } from "./helpers/passkeys";
 import { freePort } from "./helpers/server-process";
-import { eventually } from "./helpers/wait";
+import { eventually, sleep } from "./helpers/wait";
 
 // Functions passed to page.evaluate run in the page; the test program itself has no DOM types.
 declare const document: any;
@@ -37,6 +38,9 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
 /** UPDATE_SCREENSHOTS=1 writes the README's screenshots of both pages to docs/. */
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === "1";
+
+// A browser on a busy 2-core machine: sign-in, QR code and a second registration take a while.
+jest.setTimeout(90_000);
 
 describeWithBrowser("the sign-in and account pages in Chromium", () => {
   let t: TestApp;
@@ -83,8 +87,9 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
    */
   async function userWithPasskey(
     name = "Windows Hello",
+    organizationId = org,
   ): Promise<{ userId: string; credential: StoredCredential }> {
-    const userId = await addHuman(t, org, { displayName: "Ada <b>Lovelace</b>" });
+    const userId = await addHuman(t, organizationId, { displayName: "Ada <b>Lovelace</b>" });
     const { link } = (await t.ok(ADD_LINK, { input: { userId } })).addPasskeyLink;
     const page = await newPage();
     await page.goto(link, { waitUntil: "load" });
@@ -97,34 +102,68 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     return { userId, credential: credential! };
   }
 
+  interface SignInPage {
+    page: Page;
+    /** Presses the button; resolves to the page's outcome (after the move, for "success"). */
+    press: () => Promise<string>;
+    /** The same, with another way of pressing it (e.g. the keyboard). */
+    pressWith: (press: () => Promise<void>) => Promise<string>;
+  }
+
   /**
-   * The sign-in page with no authenticator while it loads (so the autofill request it starts
-   * finds nothing), then one holding `credentials`: the button's prompt uses it.
+   * The sign-in page with an authenticator holding `credentials`. With `autofill`, the page's
+   * autofill request is pending when the button is pressed, and the authenticator answers only
+   * the button's prompt (presence is switched on once the button asked for its challenge, after
+   * the library aborted the autofill request); otherwise the page finds no autofill support, so
+   * a virtual authenticator cannot answer an autofill request by itself.
    */
   async function signInPage(
     credentials: StoredCredential[],
-    options: { language?: string; userVerified?: boolean; viewport?: typeof DESKTOP } = {},
-  ): Promise<Page> {
+    options: {
+      language?: string;
+      userVerified?: boolean;
+      viewport?: typeof DESKTOP;
+      autofill?: boolean;
+    } = {},
+  ): Promise<SignInPage> {
     const page = await newPage(options.language, options.viewport);
     await recordSignals(page);
-    const autofill = signInStarted(page);
+    if (!options.autofill) await withoutAutofill(page);
+    const autofill = options.autofill ? signInStarted(page) : undefined;
     await page.goto(`${base}${SIGN_IN_PATH}`, { waitUntil: "load" });
     await autofill;
-    await authenticatorWith(page, credentials, { userVerified: options.userVerified });
-    return page;
-  }
-
-  async function pressSignIn(page: Page): Promise<string> {
-    await page.click("#sign-in-button");
-    const outcome = await stateOf(page, SIGN_IN_OUTCOMES);
-    if (outcome === "success")
-      await page.waitForFunction(() => location.pathname.endsWith("/me"), { polling: 100 });
-    return outcome;
+    const authenticator = await authenticatorWith(page, credentials, {
+      userVerified: options.userVerified,
+      presence: !options.autofill,
+    });
+    const outcome = async (press: () => Promise<void>) => {
+      const started = signInStarted(page);
+      await press();
+      if (options.autofill) {
+        await started;
+        await sleep(300);
+        await authenticator.setPresence(true);
+      }
+      // Success moves on to the account page at once: wait for the move, or for a failure.
+      const moved = page
+        .waitForFunction(() => location.pathname.endsWith("/me"), {
+          polling: 100,
+          timeout: 30_000,
+        })
+        .then(() => "success");
+      const failed = stateOf(
+        page,
+        SIGN_IN_OUTCOMES.filter((o) => o !== "success"),
+        30_000,
+      );
+      return Promise.any([moved, failed]);
+    };
+    return { page, press: () => outcome(() => page.click("#sign-in-button")), pressWith: outcome };
   }
 
   async function signedIn(credential: StoredCredential, viewport = DESKTOP): Promise<Page> {
-    const page = await signInPage([credential], { viewport });
-    expect(await pressSignIn(page)).toBe("success");
+    const { page, press } = await signInPage([credential], { viewport });
+    expect(await press()).toBe("success");
     await listedNames(page);
     return page;
   }
@@ -181,10 +220,10 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
 
   it("signs in with the button, adds a phone by its QR code, lists it without a reload, removes it, signs out", async () => {
     const { userId, credential } = await userWithPasskey();
-    const page = await signInPage([credential]);
+    const { page, press } = await signInPage([credential], { autofill: true });
     const requested: string[] = [];
     page.on("request", (request) => requested.push(request.url()));
-    expect(await pressSignIn(page)).toBe("success");
+    expect(await press()).toBe("success");
     expect(await listedNames(page)).toEqual(["Windows Hello"]);
     // The display name is text, never markup.
     expect(await page.$eval("#display-name", (e: any) => e.textContent)).toBe(
@@ -257,12 +296,14 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
   });
 
   it("username-first: the typed username is sent, and that user's passkey signs in", async () => {
-    const { userId, credential } = await userWithPasskey();
-    const page = await signInPage([credential]);
+    // An anonymous page's login name is looked up in the instance's default organization.
+    const defaultOrg: string = (await t.ok(`{ me { organizationId } }`)).me.organizationId;
+    const { userId, credential } = await userWithPasskey("Windows Hello", defaultOrg);
+    const { page, press } = await signInPage([credential]);
     await page.type("#username", await usernameOf(userId));
     const sent: string[] = [];
     page.on("request", (request) => sent.push(request.postData() ?? ""));
-    expect(await pressSignIn(page)).toBe("success");
+    expect(await press()).toBe("success");
     const start = sent.find((body) => body.includes("SignInStart") && body.includes("loginName"));
     expect(JSON.parse(start!).variables.input.checks.user.loginName).toBe(await usernameOf(userId));
     const signals = await sentSignals(page);
@@ -289,27 +330,29 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
 
   it("works with the keyboard alone: Tab to the button, Enter", async () => {
     const { credential } = await userWithPasskey();
-    const page = await signInPage([credential]);
-    for (let i = 0; i < 5; i++) {
-      await page.keyboard.press("Tab");
-      if (await page.evaluate(() => document.activeElement?.id === "sign-in-button")) break;
-    }
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(
-      "Sign in with a passkey",
-    );
-    await page.keyboard.press("Enter");
-    expect(await stateOf(page, SIGN_IN_OUTCOMES)).toBe("success");
+    const { page, pressWith } = await signInPage([credential]);
+    const outcome = await pressWith(async () => {
+      for (let i = 0; i < 5; i++) {
+        await page.keyboard.press("Tab");
+        if (await page.evaluate(() => document.activeElement?.id === "sign-in-button")) break;
+      }
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(
+        "Sign in with a passkey",
+      );
+      await page.keyboard.press("Enter");
+    });
+    expect(outcome).toBe("success");
     await page.close();
   });
 
   it("is readable on a 390 px phone: no horizontal scroll, and the QR code stays at least 256 px wide", async () => {
     const { credential } = await userWithPasskey();
-    const page = await signInPage([credential], { viewport: PHONE });
+    const { page, press } = await signInPage([credential], { viewport: PHONE });
     const fits = () =>
       page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
     expect(await fits()).toBe(true);
     if (SCREENSHOTS) await page.screenshot({ path: docsImage("sign-in-phone.png") });
-    expect(await pressSignIn(page)).toBe("success");
+    expect(await press()).toBe("success");
     await listedNames(page);
     expect(await fits()).toBe(true);
     await page.click("#add-device");
@@ -322,7 +365,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
 
   it("a cancelled prompt says to try again, in German for a German browser", async () => {
     const { credential } = await userWithPasskey();
-    const page = await signInPage([credential], { language: "de", userVerified: false });
+    const { page, press } = await signInPage([credential], { language: "de", userVerified: false });
     expect(await page.$eval("#sign-in-button", (b: any) => b.textContent)).toBe(
       "Mit einem Passkey anmelden",
     );
@@ -330,7 +373,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
       await page.setViewport(DESKTOP);
       await page.screenshot({ path: docsImage("sign-in-desktop-de.png") });
     }
-    expect(await pressSignIn(page)).toBe("cancelled");
+    expect(await press()).toBe("cancelled");
     expect(await statusText(page)).toContain("Versuchen Sie es erneut");
     expect(await storedSession(page)).toBeNull();
     await page.close();
@@ -340,8 +383,8 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     const { userId, credential } = await userWithPasskey();
     const [passkey] = await passkeysOf(userId);
     await t.ok(REMOVE_PASSKEY, { input: { userId, passkeyId: passkey!.id } });
-    const page = await signInPage([credential]);
-    expect(await pressSignIn(page)).toBe("unknown");
+    const { page, press } = await signInPage([credential]);
+    expect(await press()).toBe("unknown");
     expect(await statusText(page)).toContain("no longer registered");
     const unknown = (await sentSignals(page)).find((s) => s.name === "signalUnknownCredential");
     expect(unknown?.payload).toEqual({ rpId: "localhost", credentialId: expect.any(String) });
@@ -354,9 +397,9 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
   it("another account's passkey after a typed username is refused as another account's", async () => {
     const { credential } = await userWithPasskey();
     const other = await addHuman(t, org);
-    const page = await signInPage([credential]);
+    const { page, press } = await signInPage([credential]);
     await page.type("#username", await usernameOf(other));
-    expect(await pressSignIn(page)).toBe("mismatch");
+    expect(await press()).toBe("mismatch");
     expect(await statusText(page)).toContain("belongs to another account");
     await page.close();
   });
@@ -371,8 +414,8 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
         `mutation($input: UserIdInput!) { ${mutation}(input: $input) { details { sequence } } }`,
         { input: { userId } },
       );
-      const page = await signInPage([credential]);
-      expect(await pressSignIn(page)).toBe(outcome);
+      const { page, press } = await signInPage([credential]);
+      expect(await press()).toBe(outcome);
       expect(await statusText(page)).toContain(text);
       await page.close();
     }

@@ -10,9 +10,6 @@ export interface PageOptions {
   sessionPageLifetimeSeconds: number;
 }
 
-/** SPEC 19's default, until the configuration carries SESSION_PAGE_LIFETIME_SECONDS. */
-export const DEFAULT_SESSION_PAGE_LIFETIME_SECONDS = 3600;
-
 export function registerPages(http: FastifyInstance, options: PageOptions): void {
   registerAssets(http);
   registerRegistrationPage(http);

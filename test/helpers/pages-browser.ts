@@ -14,6 +14,8 @@ export type StoredCredential = Record<string, unknown>;
 
 export interface CarryingAuthenticator {
   credentials(): Promise<StoredCredential[]>;
+  /** Whether it answers a prompt by itself (a person touching it). */
+  setPresence(on: boolean): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -24,7 +26,7 @@ export interface CarryingAuthenticator {
 export async function authenticatorWith(
   page: Page,
   credentials: StoredCredential[],
-  options: { userVerified?: boolean } = {},
+  options: { userVerified?: boolean; presence?: boolean } = {},
 ): Promise<CarryingAuthenticator> {
   const cdp: CDPSession = await page.createCDPSession();
   await cdp.send("WebAuthn.enable");
@@ -35,7 +37,7 @@ export async function authenticatorWith(
       hasResidentKey: true,
       hasUserVerification: true,
       isUserVerified: options.userVerified ?? true,
-      automaticPresenceSimulation: true,
+      automaticPresenceSimulation: options.presence ?? true,
     },
   });
   for (const credential of credentials) {
@@ -45,6 +47,9 @@ export async function authenticatorWith(
     credentials: async () =>
       (await cdp.send("WebAuthn.getCredentials", { authenticatorId }))
         .credentials as unknown as StoredCredential[],
+    setPresence: async (enabled: boolean) => {
+      await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled });
+    },
     remove: async () => {
       await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
     },
@@ -84,7 +89,7 @@ export function statusText(page: Page): Promise<string> {
   });
 }
 
-/** Resolves once the page has asked the server for a sign-in challenge (the autofill request). */
+/** Resolves once the page has asked the server for a sign-in challenge. */
 export function signInStarted(page: Page): Promise<unknown> {
   return page.waitForResponse(
     (response) =>
@@ -121,10 +126,17 @@ export async function readQrCode(page: Page): Promise<{ text: string; cssWidth: 
   return { text: decoded.data, cssWidth };
 }
 
+/** The page finds no autofill support: only the button starts a prompt. */
+export async function withoutAutofill(page: Page): Promise<void> {
+  await page.evaluateOnNewDocument(() => {
+    window.PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
+  });
+}
+
 /** Records the WebAuthn signals the page sends, from before its scripts run. */
 export async function recordSignals(page: Page): Promise<void> {
+  // Kept in sessionStorage: the sign-in page sends them just before it moves on.
   await page.evaluateOnNewDocument(() => {
-    window.sentSignals = [];
     const api = window.PublicKeyCredential;
     for (const name of [
       "signalUnknownCredential",
@@ -132,7 +144,8 @@ export async function recordSignals(page: Page): Promise<void> {
       "signalCurrentUserDetails",
     ]) {
       api[name] = (payload: unknown) => {
-        window.sentSignals.push({ name, payload });
+        const sent = JSON.parse(sessionStorage.getItem("test.signals") ?? "[]");
+        sessionStorage.setItem("test.signals", JSON.stringify([...sent, { name, payload }]));
         return Promise.resolve();
       };
     }
@@ -140,5 +153,5 @@ export async function recordSignals(page: Page): Promise<void> {
 }
 
 export function sentSignals(page: Page): Promise<{ name: string; payload: any }[]> {
-  return page.evaluate(() => window.sentSignals ?? []);
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem("test.signals") ?? "[]"));
 }

@@ -117,8 +117,10 @@
     });
   }
 
+  /** The error's `signal` (SPEC 18: in its extensions; today's server puts it in details[0]). */
   function sendUnknownCredential(extensions) {
-    var unknown = extensions && extensions.signal;
+    var details = (extensions && extensions.details) || [];
+    var unknown = (extensions && extensions.signal) || (details[0] && details[0].signal);
     if (unknown && unknown.rpId && unknown.credentialId) {
       signal("signalUnknownCredential", { rpId: unknown.rpId, credentialId: unknown.credentialId });
     }
