@@ -110,7 +110,14 @@ function errorExtensions(
   extra: Record<string, unknown> = {},
 ) {
   const grpcCode = (GRPC_CODES as Record<string, number>)[code] ?? GRPC_CODES.INVALID_ARGUMENT;
-  return { code, grpcCode, details: [{ "@type": "ErrorDetail", id, message, ...extra }] };
+  // The extras (retryAfterSeconds, signal) stand in the extensions, where SPEC 18 puts them, and
+  // in the detail, where ZITADEL clients look for what belongs to one error.
+  return {
+    ...extra,
+    code,
+    grpcCode,
+    details: [{ "@type": "ErrorDetail", id, message, ...extra }],
+  };
 }
 
 /** Apollo's own request-error codes: they keep their name and map to INVALID_ARGUMENT. */

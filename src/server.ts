@@ -63,7 +63,7 @@ import type { RequestContext } from "./core/request-context";
 import { TokenService } from "./services/identity/token.service";
 import { UserService } from "./services/identity/user.service";
 import { registerHomePage } from "./ui/home-page";
-import { registerRegistrationPage } from "./ui/registration-page";
+import { registerPages } from "./ui/pages";
 
 export interface AppOptions {
   clock?: Clock;
@@ -340,7 +340,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const ready = await db.ping();
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "database unavailable" });
   });
-  registerRegistrationPage(http);
+  registerPages(http, { sessionPageLifetimeSeconds: config.sessions.pageLifetimeSeconds });
   registerWellKnownWebauthn(http, services.relyingParty.relatedOrigins);
   registerHomePage(http);
   await http.register(async (scope) => {

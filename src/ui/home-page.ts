@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
-import { uiAssetDir } from "./registration-page";
+import { packageRoot } from "./page-common";
 
 /** The hosted sign-in page (SPEC 19), ZITADEL's login path. */
 export const SIGN_IN_PAGE_PATH = "/ui/login/login";
@@ -39,7 +39,7 @@ const PAGE = `<!DOCTYPE html>
 `;
 
 export function registerHomePage(http: FastifyInstance): void {
-  const icon = fs.readFileSync(path.join(uiAssetDir(), "favicon.svg"));
+  const icon = fs.readFileSync(path.join(packageRoot(), "src", "ui", "assets", "favicon.svg"));
   const quiet = { logLevel: "silent" } as const;
   http.get("/", (_request, reply) =>
     reply.headers(HEADERS).header("content-type", "text/html; charset=utf-8").send(PAGE),

@@ -9,6 +9,8 @@ export interface PageTexts {
   defaultName: string;
   button: string;
   working: string;
+  /** The link to the sign-in page, after success. */
+  signIn: string;
   outcomes: Record<Outcome, string>;
 }
 
@@ -35,8 +37,9 @@ const en: PageTexts = {
   defaultName: "My passkey",
   button: "Register passkey",
   working: "Follow the prompt of your device…",
+  signIn: "Sign in",
   outcomes: {
-    success: "Done: your passkey is registered. You can close this page and sign in with it.",
+    success: "Done: your passkey is registered. You can close this page, or sign in with it here:",
     expired: "This link has expired. Ask for a new one.",
     used: "This link was already used. Ask for a new one to add another passkey.",
     revoked: "This link was revoked. Ask for a new one.",
@@ -62,9 +65,10 @@ const de: PageTexts = {
   defaultName: "Mein Passkey",
   button: "Passkey einrichten",
   working: "Folgen Sie der Aufforderung Ihres Geräts …",
+  signIn: "Anmelden",
   outcomes: {
     success:
-      "Fertig: Ihr Passkey ist eingerichtet. Sie können diese Seite schließen und sich damit anmelden.",
+      "Fertig: Ihr Passkey ist eingerichtet. Sie können diese Seite schließen oder sich hier damit anmelden:",
     expired: "Dieser Link ist abgelaufen. Fordern Sie bitte einen neuen an.",
     used: "Dieser Link wurde bereits verwendet. Für einen weiteren Passkey fordern Sie bitte einen neuen an.",
     revoked: "Dieser Link wurde widerrufen. Fordern Sie bitte einen neuen an.",
@@ -84,5 +88,4 @@ const de: PageTexts = {
   },
 };
 
-export const PAGE_TEXTS: Record<string, PageTexts> = { en, de };
-export const DEFAULT_LANGUAGE = "en";
+export const PAGE_TEXTS = { en, de };
