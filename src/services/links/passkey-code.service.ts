@@ -84,6 +84,7 @@ export class PasskeyCodeService {
     users.onRoleGranted((tx, userId, scopeId) =>
       this.endMintedWithoutGrantRight(tx, userId, scopeId),
     );
+    users.onEmailChanged((tx, userId, previous) => this.endMailedTo(tx, userId, previous));
     this.insertCode = new CompiledInsert(db, PasskeyCodeEntity, [
       "id",
       "userId",
@@ -156,7 +157,8 @@ export class PasskeyCodeService {
       .getRawOne<{ at: Date | string | null }>();
     return ApiError.resourceExhausted(
       "CODE-max-active",
-      `the user already has ${this.settings.maxActive} active codes`,
+      `the user already has ${this.settings.maxActive} active codes: revoking one ` +
+        "(revokePasskeyRegistrationCode) frees a slot at once, otherwise one frees when the next expires",
       next?.at ? parseDbDate(next.at) : now,
       now,
     );
@@ -350,6 +352,39 @@ export class PasskeyCodeService {
       events.push({
         type: PASSKEY_EVENTS.revoked,
         payload: { codeId: id, reason: "role.granted" },
+      });
+    }
+    return events;
+  }
+
+  /**
+   * A changed address: the user's live codes whose link mail went, or is queued to go, to the
+   * previous address end with it (queued mails are cancelled), so a mailbox the user left cannot
+   * register a passkey for it. Links returned to a caller are not tied to an address and stay.
+   */
+  private async endMailedTo(
+    tx: EntityManager,
+    userId: string,
+    previousEmail: string,
+  ): Promise<NewEvent[]> {
+    const rows = await tx
+      .createQueryBuilder(PasskeyCodeEntity, "c")
+      .innerJoin(OutboxMessageEntity, "o", "o.codeId = c.id")
+      .select("c.id", "id")
+      .where("c.userId = :userId AND c.state = :active AND c.expiresAt > :now", {
+        userId,
+        active: "ACTIVE",
+        now: this.clock.now(),
+      })
+      .andWhere("LOWER(o.recipient) = :recipient", { recipient: previousEmail.toLowerCase() })
+      .getRawMany<{ id: string }>();
+    const events: NewEvent[] = [];
+    for (const { id } of rows) {
+      await this.update(tx, id, { state: "REVOKED", endedAt: this.clock.now() });
+      await this.outbox.cancelQueued(tx, { codeId: id });
+      events.push({
+        type: PASSKEY_EVENTS.revoked,
+        payload: { codeId: id, reason: "email.changed" },
       });
     }
     return events;
