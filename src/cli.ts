@@ -30,7 +30,7 @@ commands:
                                        (the file transport): recipient, subject, the text part
   migrate                              apply pending database migrations
   print-schema                         print the GraphQL schema (SDL)
-  write-error-table FILE               put the table of error detail ids into FILE (the README)`;
+  write-error-table FILE               put the table of error detail ids into FILE (docs/errors.md)`;
 
 /** Runs one command; resolves to the process exit code. */
 export async function run(argv: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 // Every detail id a client can receive, with its meaning. ApiError accepts only these, so a new
-// cause must be named here, and the README's error table is generated from this list.
+// cause must be named here, and the error table of docs/errors.md is generated from this list.
 export const ERROR_IDS = {
   "AUTH-required": "The operation needs a caller: send `Authorization: Bearer <token>`.",
   "AUTH-header-malformed": "The Authorization header is not `Bearer <token>`.",
@@ -99,7 +99,7 @@ export const ERROR_IDS = {
 
 export type ErrorId = keyof typeof ERROR_IDS;
 
-/** The README's table of detail ids (between its error-ids markers). */
+/** docs/errors.md's table of detail ids (between its error-ids markers). */
 export function errorIdTable(): string {
   const rows = Object.entries(ERROR_IDS)
     .sort(([a], [b]) => a.localeCompare(b))

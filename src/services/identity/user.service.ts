@@ -62,11 +62,16 @@ const humanUpdate = z.object({
   familyName: trimmed(length("familyName")).nullish(),
   displayName: trimmed(length("displayName")).nullish(),
   preferredLanguage: z
-    .union([z.undefined(), z.null()])
-    .transform(() => undefined)
-    .or(languageTag(length("preferredLanguage"))),
+    .union(
+      [z.literal("").transform(() => null), languageTag(length("preferredLanguage"))],
+      "must be a language tag such as en or de-CH, or empty to clear it",
+    )
+    .optional(),
 });
-export type UpdateHumanUserInput = z.input<typeof humanUpdate> & { userId: string };
+export type UpdateHumanUserInput = Omit<z.input<typeof humanUpdate>, "preferredLanguage"> & {
+  userId: string;
+  preferredLanguage?: string | null;
+};
 
 /** The page size of `list` when none is asked for, and the largest one allowed. */
 export const USER_LIST_LIMITS = { default: 100, max: 1000 } as const;
@@ -349,7 +354,11 @@ export class UserService {
           "only a person's profile can be updated; this is a machine user",
         );
       }
-      const data = parseInput(humanUpdate, input, "USER-human-input");
+      const data = parseInput(
+        humanUpdate,
+        { ...input, preferredLanguage: input.preferredLanguage ?? undefined },
+        "USER-human-input",
+      );
       const { changes, events, previousEmail } = profileChanges(user, data);
       if (events.length === 0) {
         return {
