@@ -1,5 +1,5 @@
 // Every detail id a client can receive, with its meaning. ApiError accepts only these, so a new
-// cause must be named here, and the README's error table is generated from this list.
+// cause must be named here, and the error table of docs/errors.md is generated from this list.
 export const ERROR_IDS = {
   "AUTH-required": "The operation needs a caller: send `Authorization: Bearer <token>`.",
   "AUTH-header-malformed": "The Authorization header is not `Bearer <token>`.",
@@ -18,7 +18,8 @@ export const ERROR_IDS = {
   "CODE-locked_out": "Too many wrong attempts locked the code out: ask for a new link.",
   "CODE-ended": "The code was ended by a concurrent request.",
   "CODE-not-found": "No such code for this user (revoking).",
-  "CODE-max-active": "The user already holds PASSKEY_CODE_MAX_ACTIVE active codes; retry later.",
+  "CODE-max-active":
+    "The user already holds PASSKEY_CODE_MAX_ACTIVE active codes: revoke one to free a slot, or retry when one expires.",
   "DB-unavailable": "The database cannot be reached; retry later.",
   "GQL-PARSE": "The GraphQL document does not parse.",
   "GQL-VALIDATION":
@@ -36,8 +37,10 @@ export const ERROR_IDS = {
   "HTTP-route-not-found": "No such route.",
   "INTERNAL-1": "An unexpected failure; the server log has the cause.",
   "LINK-medium-both": "Choose one medium: sendLink or returnCode, not both.",
-  "LINK-send-rate-limited": "Too many links emailed to this user in the window; retry later.",
-  "LINK-recipient-rate-limited": "Too many links emailed to this address in the window.",
+  "LINK-send-rate-limited":
+    "Too many links emailed to this user in the window; retry later (revoking does not free a slot).",
+  "LINK-recipient-rate-limited":
+    "Too many links emailed to this address in the window; retry later (revoking does not free a slot).",
   "LINK-user-machine": "Machine users cannot register passkeys.",
   "LINK-user-not-active": "The user is locked or deactivated.",
   "LINK-user-no-email": "The user has no email address to send the link to.",
@@ -121,7 +124,9 @@ export const ERROR_IDS = {
   "SESSION-user-locked": "The passkey's user is locked.",
   "SESSION-user-inactive": "The passkey's user is deactivated.",
   "USER-not-found": "No such user (or it was removed).",
-  "USER-human-input": "A field of the new human user is invalid.",
+  "USER-human-input": "A field of the human user (new or updated) is invalid.",
+  "USER-list-input": "The users query is invalid (limit 1 to 1000, offset from 0, a known state).",
+  "USER-not-human": "Only a person's profile can be updated; this is a machine user.",
   "USER-machine-input": "A field of the new machine user is invalid.",
   "USER-self": "Users cannot deactivate, lock or remove themselves.",
   "USER-username-taken":
@@ -137,7 +142,7 @@ export const ERROR_IDS = {
 
 export type ErrorId = keyof typeof ERROR_IDS;
 
-/** The README's table of detail ids (between its error-ids markers). */
+/** docs/errors.md's table of detail ids (between its error-ids markers). */
 export function errorIdTable(): string {
   const rows = Object.entries(ERROR_IDS)
     .sort(([a], [b]) => a.localeCompare(b))

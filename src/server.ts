@@ -42,6 +42,7 @@ import { PasskeyLinkResolver } from "./resolvers/passkey-link.resolver";
 import { PasskeyResolver } from "./resolvers/passkey.resolver";
 import { SessionResolver } from "./resolvers/session.resolver";
 import { registerRestApi } from "./rest/rest-api";
+import type { BootstrapResult } from "./services/identity/bootstrap.service";
 import { BootstrapService } from "./services/identity/bootstrap.service";
 import { CodeRetentionJob } from "./services/links/code-retention.job";
 import type { Clock, IdGenerator } from "./core/clock";
@@ -416,23 +417,35 @@ async function requestContext(
 
 /** On an empty database: create the instance owner and write its token to DATA_DIR/admin.pat. */
 async function bootstrapOnFirstRun(services: Services, http: FastifyInstance): Promise<void> {
-  if (await services.bootstrap.isBootstrapped()) return;
-  const file = path.join(services.config.dataDir, "admin.pat");
-  let result;
-  try {
-    // The file is written before the owner commits: a DATA_DIR that cannot be written fails the
-    // start with nothing committed, instead of leaving an owner whose token nobody has.
-    result = await services.bootstrap.bootstrap("Default", ({ token }) => {
-      fs.mkdirSync(services.config.dataDir, { recursive: true, mode: 0o700 });
-      fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
-      fs.chmodSync(file, 0o600);
-    });
-  } catch (error) {
-    if (error instanceof ApiError && error.id === "BOOTSTRAP-exists") return;
-    throw error;
-  }
+  const created = await ensureInstanceOwner(services);
+  if (!created) return;
+  const { file, result } = created;
   http.log.info(
     { file, organizationId: result.organizationId, userId: result.userId },
     `first run: created the instance owner; its personal access token is in ${file}`,
   );
+}
+
+/**
+ * Creates the instance owner unless there is one, writing its token to DATA_DIR/admin.pat;
+ * resolves to what it created, or null. Shared by the server's first run and `cli demo`.
+ */
+export async function ensureInstanceOwner(
+  services: Services,
+): Promise<{ file: string; result: BootstrapResult } | null> {
+  if (await services.bootstrap.isBootstrapped()) return null;
+  const file = path.join(services.config.dataDir, "admin.pat");
+  try {
+    // The file is written before the owner commits: a DATA_DIR that cannot be written fails the
+    // start with nothing committed, instead of leaving an owner whose token nobody has.
+    const result = await services.bootstrap.bootstrap("Default", ({ token }) => {
+      fs.mkdirSync(services.config.dataDir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      fs.chmodSync(file, 0o600);
+    });
+    return { file, result };
+  } catch (error) {
+    if (error instanceof ApiError && error.id === "BOOTSTRAP-exists") return null;
+    throw error;
+  }
 }

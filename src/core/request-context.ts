@@ -42,6 +42,30 @@ export function mintingAuthority(caller: Caller, targetId: string): string {
 }
 
 /**
+ * The creator recorded on events the command line writes (`npm run cli -- token`, `demo`): it
+ * holds database access, so it acts as the root of trust, without a token or a user.
+ */
+export const CLI_CREATOR = "CLI";
+
+/**
+ * The command line as a caller: instance-owner power in `organizationId`'s context, recorded as
+ * CLI_CREATOR. Only the CLI builds it; no request can (a token always names a real user).
+ */
+export function commandLineContext(organizationId: string): RequestContext {
+  return {
+    orgId: organizationId,
+    caller: {
+      userId: CLI_CREATOR,
+      organizationId,
+      tokenId: CLI_CREATOR,
+      tokenExpiresAt: null,
+      tokenGrantedBy: CLI_CREATOR,
+      roles: [{ scopeId: "", role: "IAM_OWNER" }],
+    },
+  };
+}
+
+/**
  * The creator of events written for a request whose authority is a code, not a caller: an
  * anonymous guess, or a ceremony a code opened, even when some unrelated bearer came along.
  */

@@ -1,5 +1,5 @@
 // Identity surface: organizations, users, memberships and tokens. Thin: each field calls one service.
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import type { MemberService } from "../services/identity/member.service";
 import type { OrganizationService } from "../services/identity/organization.service";
 import type { RequestContext } from "../core/request-context";
@@ -19,9 +19,14 @@ import {
   AddUserPayload,
   PersonalAccessToken,
   RemovePersonalAccessTokenInput,
+  Organization,
   RemovePersonalAccessTokenPayload,
+  UpdateHumanUserInput,
+  UpdateHumanUserPayload,
   User,
   UserIdInput,
+  UserList,
+  UserQueryInput,
   UserStatePayload,
 } from "./types/identity.types";
 
@@ -47,6 +52,48 @@ export class IdentityResolver {
     @Arg("id", () => ID, { description: "The user's ID." }) id: string,
   ): Promise<User> {
     return User.from(await this.users.get(ctx, id));
+  }
+
+  @Query(() => UserList, {
+    name: "users",
+    description:
+      "The users the caller may read: itself, and those of the organizations where it holds user.read (an instance role: all). Oldest first; removed users never.",
+  })
+  async listUsers(
+    @Ctx() ctx: RequestContext,
+    @Arg("query", () => UserQueryInput, { nullable: true, description: "Filters; omitted: none." })
+    query: UserQueryInput | null,
+    @Arg("limit", () => Int, { nullable: true, description: "Page size: 1 to 1000; omitted: 100." })
+    limit: number | null,
+    @Arg("offset", () => Int, { nullable: true, description: "Users to skip; omitted: 0." })
+    offset: number | null,
+  ): Promise<UserList> {
+    const page = await this.users.list(ctx, { ...query, limit, offset });
+    return Object.assign(new UserList(), {
+      totalResult: page.totalResult,
+      users: page.users.map((user) => User.from(user)),
+    });
+  }
+
+  @Query(() => [Organization], {
+    name: "organizations",
+    description:
+      "The organizations whose users the caller may read (user.read): all for an instance role, otherwise those of its organization roles. Oldest first.",
+  })
+  async listOrganizations(@Ctx() ctx: RequestContext): Promise<Organization[]> {
+    return (await this.organizations.list(ctx)).map((info) => Organization.from(info));
+  }
+
+  @Mutation(() => UpdateHumanUserPayload, {
+    description:
+      "Changes a person's email, names or language: oneself, or user.write in its organization and the right to grant roles wherever it holds them. Machine users: FAILED_PRECONDITION.",
+  })
+  async updateHumanUser(
+    @Ctx() ctx: RequestContext,
+    @Arg("input", () => UpdateHumanUserInput, { description: "The person and the new values." })
+    input: UpdateHumanUserInput,
+  ): Promise<UpdateHumanUserPayload> {
+    return UpdateHumanUserPayload.of(await this.users.updateHuman(ctx, input), "v2");
   }
 
   @Mutation(() => AddOrganizationPayload, {

@@ -1,5 +1,5 @@
 // GraphQL shapes of the identity surface: users, organizations, memberships, tokens.
-import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import type { UserProfile } from "../../services/identity/user.service";
 import { DateTimeScalar, DetailsPayload, ObjectDetails } from "./common.types";
 
@@ -263,3 +263,85 @@ export class UserIdInput {
 }
 @ObjectType({ description: "The result of a user state change." })
 export class UserStatePayload extends DetailsPayload {}
+
+@InputType({
+  description:
+    "Filters of the users listing (ZITADEL ListUsers' queries, in short); every given one must match.",
+})
+export class UserQueryInput {
+  @Field(() => ID, { nullable: true, description: "Only the users of this organization." })
+  organizationId?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: "Only the user with this username (exact, case-insensitive).",
+  })
+  username?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: "Only the users with this email address (exact, case-insensitive).",
+  })
+  email?: string | null;
+  @Field(() => UserState, { nullable: true, description: "Only the users in this state." })
+  state?: UserState | null;
+}
+
+@ObjectType({ description: "One page of the users listing." })
+export class UserList {
+  @Field(() => Int, { description: "How many users match, before limit and offset." })
+  totalResult!: number;
+
+  @Field(() => [User], { description: "The page: oldest first, then by ID." })
+  users!: User[];
+}
+
+@ObjectType({ description: "An organization (a tenant): its users, roles and passkeys." })
+export class Organization {
+  @Field(() => ID, { description: "The organization's ID." })
+  id!: string;
+
+  @Field(() => String, { description: "The organization's display name." })
+  name!: string;
+
+  @Field(() => DateTimeScalar, { description: "When the organization was created." })
+  createdAt!: Date;
+
+  static from(info: { id: string; name: string; createdAt: Date }): Organization {
+    return Object.assign(new Organization(), {
+      id: info.id,
+      name: info.name,
+      createdAt: info.createdAt,
+    });
+  }
+}
+
+@InputType({
+  description:
+    "A person's new profile values; an omitted or null field stays as it is (ZITADEL UpdateHumanUser).",
+})
+export class UpdateHumanUserInput {
+  @Field(() => ID, { description: "The person to update: oneself, or with user.write." })
+  userId!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "A new address is unverified, and the links emailed to the old one end (their codes are revoked, queued mails cancelled).",
+  })
+  email?: string | null;
+  @Field(() => String, { nullable: true, description: "The person's given name." })
+  givenName?: string | null;
+  @Field(() => String, { nullable: true, description: "The person's family name." })
+  familyName?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Omitted: unchanged, except that a display name that was the default follows a changed given or family name.",
+  })
+  displayName?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: "BCP-47 tag, e.g. de or en-GB; an empty string clears it (mails in English).",
+  })
+  preferredLanguage?: string | null;
+}
+@ObjectType({ description: "The result of updateHumanUser." })
+export class UpdateHumanUserPayload extends DetailsPayload {}

@@ -32,6 +32,17 @@ export class BootstrapService {
     return count > 0;
   }
 
+  /** The organization bootstrap created (null before bootstrap): where `demo` puts its user. */
+  async defaultOrganizationId(): Promise<string | null> {
+    const row = await this.db.read((db) =>
+      db
+        .createQueryBuilder(InstanceEntity, "i")
+        .select("i.defaultOrganizationId", "id")
+        .getRawOne<{ id: string }>(),
+    );
+    return row?.id ?? null;
+  }
+
   /**
    * Creates the instance owner. The single `instance` row is inserted first, so of two processes
    * bootstrapping at once exactly one succeeds; the other gets FAILED_PRECONDITION. `keep` stores

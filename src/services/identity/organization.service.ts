@@ -16,6 +16,8 @@ const addOrganizationInput = z.object({
   name: identifyingName(columnLength(OrganizationEntity, "name"), "ORG-name-invisible"),
 });
 
+export type OrganizationInfo = Pick<OrganizationEntity, "id" | "name" | "createdAt">;
+
 export class OrganizationService {
   constructor(
     private readonly db: Database,
@@ -66,6 +68,25 @@ export class OrganizationService {
       .select("i.defaultOrganizationId", "id")
       .getRawOne<{ id: string }>();
     return row?.id ?? null;
+  }
+
+  /**
+   * The organizations whose users the caller may read (`user.read`): every one for a holder of an
+   * instance role that grants it, otherwise those where its organization roles grant it. Oldest
+   * first (then by ID), so the order is stable.
+   */
+  async list(ctx: RequestContext): Promise<OrganizationInfo[]> {
+    const readable = this.permissions.organizationsWith(requireCaller(ctx), "user.read");
+    if (readable !== "all" && readable.length === 0) return [];
+    return this.db.read((db) => {
+      const query = db
+        .createQueryBuilder(OrganizationEntity, "o")
+        .select(["o.id", "o.name", "o.createdAt"])
+        .orderBy("o.createdAt", "ASC")
+        .addOrderBy("o.id", "ASC");
+      if (readable !== "all") query.where("o.id IN (:...readable)", { readable });
+      return query.getMany();
+    });
   }
 
   /** Throws NOT_FOUND unless the organization exists. */

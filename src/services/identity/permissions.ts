@@ -93,6 +93,18 @@ export class PermissionService {
     );
   }
 
+  /**
+   * Where the caller holds `permission`: "all" when an instance role grants it (instance roles
+   * apply in every organization), otherwise the organizations whose roles grant it.
+   */
+  organizationsWith(caller: Caller, permission: Permission): "all" | string[] {
+    if (this.has(caller, permission, null)) return "all";
+    const organizations = caller.roles
+      .filter(({ scopeId, role }) => scopeId !== INSTANCE_SCOPE && roleGrants(role, permission))
+      .map(({ scopeId }) => scopeId);
+    return [...new Set(organizations)];
+  }
+
   /** True when the caller may grant roles in `scopeId` (an organization, or INSTANCE_SCOPE). */
   mayGrantIn(caller: Caller, scopeId: string): boolean {
     return this.has(caller, grantPermission(scopeId), scopeId === INSTANCE_SCOPE ? null : scopeId);

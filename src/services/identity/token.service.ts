@@ -11,7 +11,7 @@ import type { Clock, IdGenerator } from "../../core/clock";
 import type { EventStore, NewEvent, WriteDetails } from "../../core/event-store";
 import { mintedWithoutGrantRight } from "./member.service";
 import type { Caller, RequestContext } from "../../core/request-context";
-import { mintingAuthority, requireCaller } from "../../core/request-context";
+import { CLI_CREATOR, mintingAuthority, requireCaller } from "../../core/request-context";
 import type { DisablingChange, UserService } from "./user.service";
 import { userAggregate } from "./user.service";
 import { isResourceId, parseInput, storableDate } from "../../core/validation";
@@ -75,18 +75,7 @@ export class TokenService {
       if (user.state !== "ACTIVE") {
         throw ApiError.failedPrecondition("PAT-user-state", "the user is not active");
       }
-      const { expirationDate } = parseInput(
-        z.object({
-          expirationDate: storableDate()
-            .nullish()
-            .refine(
-              (date) => !date || date.getTime() > this.clock.now().getTime(),
-              "must be in the future",
-            ),
-        }),
-        input,
-        "PAT-input",
-      );
+      const expirationDate = this.parseExpiration(input);
       const limit = caller.tokenExpiresAt;
       if (limit && (!expirationDate || expirationDate.getTime() > limit.getTime())) {
         throw ApiError.invalidArgument(
@@ -97,7 +86,7 @@ export class TokenService {
       const minted = await this.insert(
         tx,
         user.id,
-        expirationDate ?? null,
+        expirationDate,
         caller.userId,
         mintingAuthority(caller, user.id),
         caller.tokenId,
@@ -110,6 +99,50 @@ export class TokenService {
       ]);
       return { details, ...minted };
     });
+  }
+
+  /**
+   * `npm run cli -- token`: a token for an active user on the command line's authority, which
+   * holds database access and so is the root of trust (the way back from a lost admin.pat).
+   * Audited like any minting, with CLI_CREATOR as the event's creator and the token's. It counts
+   * as the user's own (granted_by: the user), so no later promotion ends it: whoever runs the CLI
+   * could grant any role anyway.
+   */
+  async mintFromCommandLine(
+    userId: string,
+    expirationDate: Date | null,
+  ): Promise<{ details: WriteDetails; tokenId: string; token: string }> {
+    return this.db.transaction(async (tx) => {
+      const user = await this.users.findExisting(tx, userId, true);
+      if (user.state !== "ACTIVE") {
+        throw ApiError.failedPrecondition("PAT-user-state", "the user is not active");
+      }
+      const expiration = this.parseExpiration({ expirationDate });
+      const minted = await this.insert(tx, user.id, expiration, CLI_CREATOR, user.id);
+      const details = await this.events.append(tx, userAggregate(user), CLI_CREATOR, [
+        {
+          type: TOKEN_EVENTS.added,
+          payload: { tokenId: minted.tokenId, expiration: expiration?.toISOString() ?? null },
+        },
+      ]);
+      return { details, ...minted };
+    });
+  }
+
+  private parseExpiration(input: { expirationDate?: Date | null }): Date | null {
+    const { expirationDate } = parseInput(
+      z.object({
+        expirationDate: storableDate()
+          .nullish()
+          .refine(
+            (date) => !date || date.getTime() > this.clock.now().getTime(),
+            "must be in the future",
+          ),
+      }),
+      input,
+      "PAT-input",
+    );
+    return expirationDate ?? null;
   }
 
   /** A user's tokens, newest first, never their values: oneself, or as for minting. */

@@ -68,6 +68,51 @@ const machineInput = z.object({
 });
 export type AddMachineUserInput = z.input<typeof machineInput>;
 
+/**
+ * A change of a person's profile: an omitted (or null) field stays as it is, with
+ * addHumanUser's rules for the given ones; an empty preferredLanguage clears the language.
+ */
+const humanUpdate = z.object({
+  email: email(length("email")).nullish(),
+  givenName: trimmed(length("givenName")).nullish(),
+  familyName: trimmed(length("familyName")).nullish(),
+  displayName: trimmed(length("displayName")).nullish(),
+  preferredLanguage: z
+    .union(
+      [z.literal("").transform(() => null), languageTag(length("preferredLanguage"))],
+      "must be a language tag such as en or de-CH, or empty to clear it",
+    )
+    .optional(),
+});
+export type UpdateHumanUserInput = Omit<z.input<typeof humanUpdate>, "preferredLanguage"> & {
+  userId: string;
+  preferredLanguage?: string | null;
+};
+
+/** The page size of `list` when none is asked for, and the largest one allowed. */
+export const USER_LIST_LIMITS = { default: 100, max: 1000 } as const;
+
+const userQuery = z.object({
+  organizationId: z.string().nullish(),
+  username: z.string().trim().max(length("username")).nullish(),
+  email: z.string().trim().max(length("email")).nullish(),
+  state: z.enum(["ACTIVE", "INACTIVE", "LOCKED"]).nullish(),
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .max(USER_LIST_LIMITS.max)
+    .nullish()
+    .transform((value) => value ?? USER_LIST_LIMITS.default),
+  offset: z
+    .number()
+    .int()
+    .min(0)
+    .nullish()
+    .transform((value) => value ?? 0),
+});
+export type UserQuery = z.input<typeof userQuery>;
+
 /** What a caller chooses about a new user; IDs, state and timestamps are the service's. */
 export type NewUserFields = Pick<
   UserEntity,
@@ -121,7 +166,16 @@ export type RoleGrantHook = (
   scopeId: string,
 ) => Promise<NewEvent[]>;
 
-/** A user as `findExisting` reads it, with the scopes it holds roles in ("" for the instance). */
+/**
+ * Ends what was emailed to a person's previous address (its codes' links), in the transaction
+ * that changes the address; returns the events to write on the user.
+ */
+export type EmailChangeHook = (
+  tx: EntityManager,
+  userId: string,
+  previousEmail: string,
+) => Promise<NewEvent[]>;
+
 /** What the API layers read of a user: the profile, never the row's bookkeeping columns. */
 export type UserProfile = Pick<
   UserEntity,
@@ -143,6 +197,7 @@ export type ExistingUser = UserEntity & { roleScopes: readonly string[] };
 export class UserService {
   private readonly disableHooks: UserDisableHook[] = [];
   private readonly roleGrantHooks: RoleGrantHook[] = [];
+  private readonly emailChangeHooks: EmailChangeHook[] = [];
 
   constructor(
     private readonly db: Database,
@@ -186,6 +241,11 @@ export class UserService {
   /** Registers a hook run by `roleGranted` (see RoleGrantHook). */
   onRoleGranted(hook: RoleGrantHook): void {
     this.roleGrantHooks.push(hook);
+  }
+
+  /** Registers a hook run when `updateHuman` changes an address (see EmailChangeHook). */
+  onEmailChanged(hook: EmailChangeHook): void {
+    this.emailChangeHooks.push(hook);
   }
 
   /** Runs the role-grant hooks for a membership just added in `tx`; returns their events. */
@@ -256,6 +316,105 @@ export class UserService {
     return this.db.read((db) =>
       this.authorizeOnUser(db, caller, id, "user.read", { allowSelf: true, readOnly: true }),
     );
+  }
+
+  /**
+   * ZITADEL ListUsers, in short: the users the caller may read (itself, and those of the
+   * organizations where it holds `user.read`; an instance role that grants it: all), filtered by
+   * organization, username and email (exact, case-insensitive) and state, oldest first, with the
+   * number of matches before paging. The x-zitadel-orgid header does not narrow it: the
+   * `organizationId` filter does.
+   */
+  async list(
+    ctx: RequestContext,
+    input: UserQuery,
+  ): Promise<{ totalResult: number; users: UserProfile[] }> {
+    const caller = requireCaller(ctx);
+    const query = parseInput(userQuery, input, "USER-list-input");
+    const readable = this.permissions.organizationsWith(caller, "user.read");
+    if (query.organizationId && !isResourceId(query.organizationId)) {
+      return { totalResult: 0, users: [] };
+    }
+    return this.db.read(async (db) => {
+      const select = db
+        .createQueryBuilder(UserEntity, "u")
+        .select(PROFILE_COLUMNS.map((column) => `u.${column}`))
+        .where("u.state <> :removed", { removed: "REMOVED" });
+      if (readable !== "all") {
+        select.andWhere(
+          readable.length > 0
+            ? "(u.organizationId IN (:...readable) OR u.id = :self)"
+            : "u.id = :self",
+          { readable, self: caller.userId },
+        );
+      }
+      if (query.organizationId)
+        select.andWhere("u.organizationId = :organizationId", {
+          organizationId: query.organizationId,
+        });
+      if (query.username)
+        select.andWhere("u.usernameKey = :usernameKey", {
+          usernameKey: query.username.toLowerCase(),
+        });
+      if (query.email)
+        select.andWhere("LOWER(u.email) = :email", { email: query.email.toLowerCase() });
+      if (query.state) select.andWhere("u.state = :state", { state: query.state });
+      const [users, totalResult] = await select
+        .orderBy("u.createdAt", "ASC")
+        .addOrderBy("u.id", "ASC")
+        .skip(query.offset)
+        .take(query.limit)
+        .getManyAndCount();
+      return { totalResult, users };
+    });
+  }
+
+  /**
+   * Changes a person's address, names or language: oneself, or `user.write` in its organization
+   * under SPEC 13's authority rule (an address is where credentials are sent). A changed address
+   * is unverified again, and the links emailed to the old one end (hooks: their codes are
+   * revoked and queued mails cancelled), so a link cannot keep reaching a mailbox the user left.
+   * A display name that was the default (given and family name) follows a changed name. Nothing
+   * to change: the current details, nothing written.
+   */
+  async updateHuman(ctx: RequestContext, input: UpdateHumanUserInput): Promise<WriteDetails> {
+    const caller = requireCaller(ctx);
+    return this.db.transaction(async (tx) => {
+      const user = await this.authorizeOnUser(tx, caller, input.userId, "user.write", {
+        allowSelf: true,
+        lock: true,
+      });
+      if (user.type !== "HUMAN") {
+        throw ApiError.failedPrecondition(
+          "USER-not-human",
+          "only a person's profile can be updated; this is a machine user",
+        );
+      }
+      const data = parseInput(
+        humanUpdate,
+        { ...input, preferredLanguage: input.preferredLanguage ?? undefined },
+        "USER-human-input",
+      );
+      const { changes, events, previousEmail } = profileChanges(user, data);
+      if (events.length === 0) {
+        return {
+          sequence: user.sequence,
+          eventDate: user.updatedAt,
+          resourceOwner: user.organizationId,
+        };
+      }
+      await tx
+        .createQueryBuilder()
+        .update(UserEntity)
+        .set({ ...changes, updatedAt: this.clock.now() })
+        .where("id = :id", { id: user.id })
+        .execute();
+      if (previousEmail) {
+        for (const hook of this.emailChangeHooks)
+          events.push(...(await hook(tx, user.id, previousEmail)));
+      }
+      return this.events.append(tx, userAggregate(user), caller.userId, events);
+    });
   }
 
   async addHuman(ctx: RequestContext, input: AddHumanUserInput) {
@@ -418,6 +577,70 @@ export class UserService {
       throw error;
     }
   }
+}
+
+const PROFILE_COLUMNS = [
+  "id",
+  "organizationId",
+  "type",
+  "state",
+  "username",
+  "email",
+  "emailVerified",
+  "givenName",
+  "familyName",
+  "preferredLanguage",
+  "displayName",
+  "createdAt",
+] as const;
+
+/**
+ * The columns `updateHuman` writes and its events (ZITADEL's names). An address that differs
+ * only in letter case reaches the same mailbox: it is stored as given but stays verified.
+ */
+function profileChanges(
+  user: UserEntity,
+  data: z.output<typeof humanUpdate>,
+): { changes: Partial<UserEntity>; events: NewEvent[]; previousEmail: string | null } {
+  const profile: Partial<UserEntity> = {};
+  const set = <K extends "givenName" | "familyName" | "displayName" | "preferredLanguage">(
+    key: K,
+    value: UserEntity[K] | undefined,
+  ) => {
+    if (value !== undefined && value !== user[key]) profile[key] = value;
+  };
+  set("givenName", data.givenName ?? undefined);
+  set("familyName", data.familyName ?? undefined);
+  const nameChanged = "givenName" in profile || "familyName" in profile;
+  const defaultName = `${user.givenName} ${user.familyName}`;
+  set(
+    "displayName",
+    data.displayName ??
+      (nameChanged && user.displayName === defaultName
+        ? `${profile.givenName ?? user.givenName} ${profile.familyName ?? user.familyName}`
+        : undefined),
+  );
+  set("preferredLanguage", data.preferredLanguage);
+  const events: NewEvent[] =
+    Object.keys(profile).length > 0
+      ? [{ type: "user.human.profile.changed", payload: { ...profile } }]
+      : [];
+  const changes: Partial<UserEntity> = { ...profile };
+  let previousEmail: string | null = null;
+  if (data.email && data.email !== user.email) {
+    changes.email = data.email;
+    const sameMailbox =
+      user.email !== null && user.email.toLowerCase() === data.email.toLowerCase();
+    if (!sameMailbox) {
+      changes.emailVerified = false;
+      previousEmail = user.email;
+    }
+    events.push({
+      type: "user.human.email.changed",
+      payload: { email: data.email, verified: sameMailbox && user.emailVerified },
+    });
+  }
+  return { changes, events, previousEmail };
 }
 
 function isDisabling(change: StateChange): change is DisablingChange {

@@ -84,6 +84,7 @@ export class PasskeyCodeService {
     users.onRoleGranted((tx, userId, scopeId) =>
       this.endMintedWithoutGrantRight(tx, userId, scopeId),
     );
+    users.onEmailChanged((tx, userId, previous) => this.endMailedTo(tx, userId, previous));
     this.insertCode = new CompiledInsert(db, PasskeyCodeEntity, [
       "id",
       "userId",
@@ -161,7 +162,8 @@ export class PasskeyCodeService {
       .getRawOne<{ at: Date | string | null }>();
     return ApiError.resourceExhausted(
       "CODE-max-active",
-      `the user already has ${this.settings.maxActive} active codes`,
+      `the user already has ${this.settings.maxActive} active codes: revoking one ` +
+        "(revokePasskeyRegistrationCode) frees a slot at once, otherwise one frees when the next expires",
       next?.at ? parseDbDate(next.at) : now,
       now,
     );
@@ -374,13 +376,51 @@ export class PasskeyCodeService {
       .select(["c.id"])
       .where("c.sessionId = :sessionId AND c.state = :active", { sessionId, active: "ACTIVE" })
       .getMany();
+    const events = await this.revokeCodes(
+      tx,
+      rows.map((row) => row.id),
+      "session",
+    );
+    if (events.length > 0) await this.events.append(tx, userAggregate(user), user.id, events);
+  }
+
+  /**
+   * A changed address: the user's live codes whose link mail went, or is queued to go, to the
+   * previous address end with it (queued mails are cancelled), so a mailbox the user left cannot
+   * register a passkey for it. Links returned to a caller are not tied to an address and stay.
+   */
+  private async endMailedTo(
+    tx: EntityManager,
+    userId: string,
+    previousEmail: string,
+  ): Promise<NewEvent[]> {
+    const rows = await tx
+      .createQueryBuilder(PasskeyCodeEntity, "c")
+      .innerJoin(OutboxMessageEntity, "o", "o.codeId = c.id")
+      .select("c.id", "id")
+      .where("c.userId = :userId AND c.state = :active AND c.expiresAt > :now", {
+        userId,
+        active: "ACTIVE",
+        now: this.clock.now(),
+      })
+      .andWhere("LOWER(o.recipient) = :recipient", { recipient: previousEmail.toLowerCase() })
+      .getRawMany<{ id: string }>();
+    return this.revokeCodes(
+      tx,
+      rows.map((row) => row.id),
+      "email.changed",
+    );
+  }
+
+  /** Revokes ACTIVE codes and cancels their queued mails; returns the events to write. */
+  private async revokeCodes(tx: EntityManager, ids: string[], reason: string): Promise<NewEvent[]> {
     const events: NewEvent[] = [];
-    for (const { id } of rows) {
+    for (const id of ids) {
       await this.update(tx, id, { state: "REVOKED", endedAt: this.clock.now() });
       await this.outbox.cancelQueued(tx, { codeId: id });
-      events.push({ type: PASSKEY_EVENTS.revoked, payload: { codeId: id, reason: "session" } });
+      events.push({ type: PASSKEY_EVENTS.revoked, payload: { codeId: id, reason } });
     }
-    if (events.length > 0) await this.events.append(tx, userAggregate(user), user.id, events);
+    return events;
   }
 
   private async endAllOf(tx: EntityManager, userId: string): Promise<void> {

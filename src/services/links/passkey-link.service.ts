@@ -240,7 +240,8 @@ export class PasskeyLinkService {
     if (recent?.oldest && Number(recent.count) >= max) {
       throw ApiError.resourceExhausted(
         "LINK-send-rate-limited",
-        "too many links sent to this user",
+        `too many links sent to this user: at most ${max} per ${windowSeconds}s; ` +
+          "revoking a code does not free a slot (every link sent counts for the window)",
         retryAt(recent.oldest),
         now,
       );
@@ -248,7 +249,8 @@ export class PasskeyLinkService {
     if (recent?.oldestToRecipient && Number(recent.toRecipient) >= max) {
       throw ApiError.resourceExhausted(
         "LINK-recipient-rate-limited",
-        "too many links sent to this email address",
+        `too many links sent to this email address: at most ${max} per ${windowSeconds}s; ` +
+          "revoking a code does not free a slot (every link sent counts for the window)",
         retryAt(recent.oldestToRecipient),
         now,
       );
