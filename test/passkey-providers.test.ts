@@ -28,6 +28,8 @@ const LIST = {
 };
 
 describe("the refresh script", () => {
+  // Each case starts node processes: generous on a loaded machine.
+  jest.setTimeout(90_000);
   let dir: string;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "plk-aaguids-"));
@@ -42,6 +44,7 @@ describe("the refresh script", () => {
     fs.writeFileSync(out, "previous");
     const result = spawnSync(process.execPath, [SCRIPT, input, "--out", out, ...args], {
       encoding: "utf8",
+      timeout: 60_000,
     });
     return { ...result, written: fs.readFileSync(out, "utf8") };
   }
