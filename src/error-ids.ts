@@ -63,7 +63,7 @@ export const ERROR_IDS = {
   "MEMBER-input": "The roles are empty or unknown.",
   "ORG-input": "The organization name is invalid.",
   "ORG-name-invisible":
-    "The organization name contains an invisible or format character (soft hyphen, zero-width, bidi).",
+    "The organization name contains an invisible character (soft hyphen, zero-width, bidi).",
   "ORG-not-found": "No such organization.",
   "PASSKEY-code-required":
     "Registering a passkey for another user needs a registration code; mint one instead.",
@@ -132,7 +132,7 @@ export const ERROR_IDS = {
   "USER-username-taken":
     "The username is taken in that organization (compared after NFKC and case folding, RFC 8265).",
   "USER-username-invisible":
-    "The username contains an invisible or format character (soft hyphen, zero-width, bidi).",
+    "The username contains an invisible character (soft hyphen, zero-width, bidi).",
   "USER-state-deactivate": "Only active or locked users can be deactivated.",
   "USER-state-reactivate": "Only deactivated users can be reactivated.",
   "USER-state-lock": "Only active users can be locked.",

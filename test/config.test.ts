@@ -9,7 +9,11 @@ import { loadConfig } from "../src/config";
 it("has working defaults for a first run", () => {
   const config = loadConfig({});
   expect(config.port).toBe(4000);
-  expect(config.database).toEqual({ kind: "sqlite", path: "data/passkey-links.sqlite" });
+  expect(config.database).toEqual({
+    kind: "sqlite",
+    path: "data/passkey-links.sqlite",
+    statementTimeoutMs: 10000,
+  });
   expect(config.externalUrl.href).toBe("http://localhost:4000/");
   expect(config.smtpUrl).toBeUndefined();
   expect(config.code).toEqual({

@@ -2,8 +2,8 @@
 // (DATABASE_STATEMENT_TIMEOUT_MS), not when TCP gives up. MariaDB: behind a proxy that stalls
 // without closing anything, and with a row lock held elsewhere; SQLite: a write lock held by
 // another connection (the busy timeout).
-import Sqlite from "better-sqlite3";
 import mysql from "mysql2/promise";
+import { createDataSource } from "../src/db/data-source";
 import { addMachine, addOrg } from "./helpers/fixtures";
 import type { TestApp, TestDatabase } from "./helpers/harness";
 import { TEST_DB, createTestDatabase, startTestApp } from "./helpers/harness";
@@ -92,9 +92,10 @@ mariadb("MariaDB", () => {
 
 sqlite("SQLite", () => {
   it("waits DATABASE_STATEMENT_TIMEOUT_MS for another connection's write lock, then UNAVAILABLE", async () => {
-    const holder = new Sqlite(database.url.slice("sqlite:".length));
+    const holder = createDataSource({ kind: "sqlite", path: database.url.slice("sqlite:".length) });
+    await holder.initialize();
     try {
-      holder.exec("BEGIN IMMEDIATE");
+      await holder.query("BEGIN IMMEDIATE");
       const { result, ms } = await timed(ADD_ORG, { input: { name: "Locked out" } });
       expectUnavailable(result);
       expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
@@ -102,8 +103,8 @@ sqlite("SQLite", () => {
       // runs one at a time) wait their own timeout first. Before: 16.7 s with the fixed 5 s.
       expect(ms).toBeLessThan(5 * TIMEOUT_MS);
     } finally {
-      holder.exec("ROLLBACK");
-      holder.close();
+      await holder.query("ROLLBACK");
+      await holder.destroy();
     }
     await t.ok(ADD_ORG, { input: { name: "After the lock" } });
   });

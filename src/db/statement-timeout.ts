@@ -19,7 +19,10 @@ import type { DataSource } from "typeorm";
 export const GRACE_MS = 1000;
 
 interface GuardedConnection {
-  query(...args: unknown[]): { once(event: "end", listener: () => void): unknown } | undefined;
+  query: (
+    this: GuardedConnection,
+    ...args: unknown[]
+  ) => { once(event: "end", listener: () => void): unknown } | undefined;
   stream?: Socket;
   [GUARDED]?: true;
 }
