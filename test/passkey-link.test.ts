@@ -252,7 +252,9 @@ describe("the target user", () => {
     expectError(await t.gql(ADD, { input: { userId: carol } }), "NOT_FOUND");
     expectError(await t.gql(SEND, { input: { userId: carol } }), "NOT_FOUND");
     expectError(await t.gql(CREATE, { input: { userId: carol, returnCode: true } }), "NOT_FOUND");
-    expectError(await registerPasskey(t, carol, code), "NOT_FOUND", "USER-not-found");
+    // With a code, a removed user answers like a wrong code: a code holder learns nothing about
+    // which users exist (issue 18, item 11).
+    expectError(await registerPasskey(t, carol, code), "INVALID_ARGUMENT", "CODE-invalid");
     const rows = await t.app.services.db.read((db) =>
       db.query<{ state: string }[]>("SELECT state FROM passkey_codes WHERE id = ?", [code.id]),
     );

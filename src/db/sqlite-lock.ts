@@ -39,7 +39,7 @@ export function lockSqliteFile(database: string): () => void {
 }
 
 function takeOver(database: string, lockFile: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(lockFile)), { recursive: true });
+  fs.mkdirSync(path.dirname(path.resolve(lockFile)), { recursive: true, mode: 0o700 });
   // Written under a name of its own, then linked into place: link() fails if the lock exists,
   // and a lock file that exists always holds a complete pid.
   const mine = `${lockFile}.${process.pid}`;
