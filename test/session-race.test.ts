@@ -40,14 +40,15 @@ async function call(server: ServerProcess, query: string, variables: Record<stri
 
   it("verifies exactly once", async () => {
     database = await createTestDatabase();
-    // Migrate and bootstrap in-process first: DDL on a busy machine outlasts a process's start-up.
-    await (await startTestApp({}, { database })).close();
     const env = {
       MASTER_KEY: randomBytes(32).toString("base64"),
       EXTERNAL_URL: "https://id.example.com",
       SIGNIN_RATE_LIMIT: "100000",
       SIGNIN_FAILURE_LIMIT: "100000",
     };
+    // Migrate and bootstrap in-process first: DDL on a busy machine outlasts a process's start-up.
+    // The same master key: the database remembers the key it was first written with.
+    await (await startTestApp({ MASTER_KEY: env.MASTER_KEY }, { database })).close();
     servers.push(
       await ServerProcess.start({ ...env, DATABASE_URL: database.url, DATA_DIR: database.dataDir }),
     );

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import type { Config } from "../../src/config";
 import { loadConfig } from "../../src/config";
@@ -137,12 +137,13 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
   // Production mode refuses to start without these; a test that does not name them gets what a
-  // deployment would set (the development default's URL, a fresh key).
+  // deployment would set: the development default's URL, and one key per database (the database
+  // remembers its key, so a restart on the same database must bring the same one).
   const deployment =
     env.NODE_ENV === "production"
       ? {
           EXTERNAL_URL: `http://localhost:${env.PORT ?? "0"}`,
-          MASTER_KEY: randomBytes(32).toString("base64"),
+          MASTER_KEY: createHash("sha256").update(`test key ${database.url}`).digest("base64"),
         }
       : {};
   const config = loadConfig({
