@@ -48,14 +48,12 @@ class RoundTripCounter {
     if (!owner) throw new Error(`no ${name} on the connection`);
     const target = owner as Record<string, Method>;
     const original = target[name]!;
-    const counter = this;
+    const record = (first: unknown) => {
+      if (!this.recording) return;
+      this.sql.push(typeof first === "string" ? first : String((first as { sql?: string }).sql));
+    };
     target[name] = function (this: unknown, ...args: unknown[]) {
-      if (counter.recording) {
-        const first = args[0];
-        counter.sql.push(
-          typeof first === "string" ? first : String((first as { sql?: string }).sql),
-        );
-      }
+      record(args[0]);
       return original.apply(this, args);
     };
     this.restore.push(() => {

@@ -47,7 +47,6 @@ export function limitStatements(dataSource: DataSource, timeoutMs: number): void
     if (connection[GUARDED]) return;
     connection[GUARDED] = true;
     connection.query(session, () => undefined);
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- applied below with its own `this`
     const query = connection.query;
     connection.query = function (this: GuardedConnection, ...args: unknown[]) {
       const command = query.apply(this, args);
