@@ -4,7 +4,8 @@
 // another connection (the busy timeout).
 import mysql from "mysql2/promise";
 import { createDataSource } from "../src/db/data-source";
-import { addMachine, addOrg } from "./helpers/fixtures";
+import { addHuman, addMachine, addOrg } from "./helpers/fixtures";
+import { checkSession, enrol, softAuthenticator, startSession } from "./helpers/sessions";
 import type { TestApp, TestDatabase } from "./helpers/harness";
 import { TEST_DB, createTestDatabase, startTestApp } from "./helpers/harness";
 import type { TcpProxy } from "./helpers/tcp-proxy";
@@ -43,6 +44,19 @@ afterAll(async () => {
   await database.drop();
 });
 
+const CHECK = `mutation($input: SetSessionInput!) { setSession(input: $input) { sessionToken } }`;
+
+function checkInput(session: { sessionId: string; sessionToken: string }, assertion: unknown) {
+  const { sessionId, sessionToken } = session;
+  return {
+    input: {
+      sessionId,
+      sessionToken,
+      checks: { webAuthN: { credentialAssertionData: assertion } },
+    },
+  };
+}
+
 /** Runs a request and measures how long its answer took. */
 async function timed(query: string, variables: Record<string, unknown>) {
   const started = Date.now();
@@ -75,6 +89,28 @@ mariadb("MariaDB", () => {
       await holder.end();
     }
     await t.ok(ADD_PAT, { input: { userId } });
+  });
+
+  it("never turns a database failure during a sign-in into a verdict on the passkey", async () => {
+    // A failed statement inside the check (here the user's row lock timing out; on Galera a
+    // conflict with another node) must fail the whole transaction: no "unknown credential"
+    // answer, no consumed challenge, no counted failure committed outside the rolled-back work.
+    const org = await addOrg(t);
+    const userId = await addHuman(t, org);
+    const authenticator = softAuthenticator(t);
+    await enrol(t, userId, authenticator);
+    const started = await startSession(t);
+    const assertion = authenticator.get(started.options);
+    const holder = await mysql.createConnection(database.url);
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT id FROM users WHERE id = ? FOR UPDATE", [userId]);
+      expectUnavailable((await timed(CHECK, checkInput(started, assertion))).result);
+    } finally {
+      await holder.end();
+    }
+    const retried = await checkSession(t, started, assertion);
+    expect(retried.errors).toBeUndefined();
   });
 
   it("answers UNAVAILABLE within seconds while the database stalls without closing", async () => {

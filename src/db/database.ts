@@ -61,10 +61,20 @@ export class Database {
     work: (tx: EntityManager) => Promise<T>,
     isolation?: IsolationLevel,
   ): Promise<T> {
+    // A deadlock (or a Galera conflict) rolls the whole transaction back at the statement that
+    // meets it. Should `work` catch that failure and go on, its later statements would run
+    // outside any transaction and commit on their own; so once a transaction met one, its next
+    // statement and its end fail with it (and it is run again), whatever `work` did.
+    const guarded = async (tx: EntityManager) => {
+      const watch = watchRollbacks(tx);
+      const result = await work(tx);
+      if (watch.rolledBack) throw watch.rolledBack;
+      return result;
+    };
     const run =
       isolation && this.dialect === "mysql"
-        ? () => this.dataSource.transaction(isolation, work)
-        : () => this.dataSource.transaction(work);
+        ? () => this.dataSource.transaction(isolation, guarded)
+        : () => this.dataSource.transaction(guarded);
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.serialized(run);
@@ -127,10 +137,14 @@ export class Database {
     const connection: MysqlConnection = runner
       ? (runner.databaseConnection ?? ((await runner.connect()) as MysqlConnection))
       : (this.dataSource.driver as unknown as { pool: MysqlConnection }).pool;
+    if (runner) throwIfRolledBack(runner);
     return new Promise<T>((resolve, reject) =>
-      connection.query(sql, params, (error, result) =>
-        error ? reject(new QueryFailedError(sql, params, error)) : resolve(result as T),
-      ),
+      connection.query(sql, params, (error, result) => {
+        if (!error) return resolve(result as T);
+        const failure = new QueryFailedError(sql, params, error);
+        if (runner) noteRollback(runner, failure);
+        reject(failure);
+      }),
     );
   }
 
@@ -272,6 +286,45 @@ function asUnavailable(error: unknown): unknown {
   return unreachable
     ? ApiError.unavailable("DB-unavailable", "the database is unavailable; retry later")
     : error;
+}
+
+interface RollbackWatch {
+  rolledBack?: Error;
+}
+
+const watches = new WeakMap<object, RollbackWatch>();
+
+/** Remembers a failure of `runner`'s transaction that rolled all of it back. */
+function noteRollback(runner: object, error: unknown): void {
+  const watch = watches.get(runner);
+  if (watch && watch.rolledBack === undefined && isDeadlock(error)) {
+    watch.rolledBack = error as Error;
+  }
+}
+
+/** Refuses to run a statement in a transaction that was rolled back under its work. */
+function throwIfRolledBack(runner: object): void {
+  const rolledBack = watches.get(runner)?.rolledBack;
+  if (rolledBack !== undefined) throw rolledBack;
+}
+
+/** Watches every statement of `tx`'s transaction (TypeORM's and `Database.query`'s). */
+function watchRollbacks(tx: EntityManager): RollbackWatch {
+  const watch: RollbackWatch = {};
+  const runner = tx.queryRunner;
+  if (!runner) return watch;
+  watches.set(runner, watch);
+  const query = runner.query.bind(runner);
+  runner.query = (async (...args: Parameters<typeof query>) => {
+    if (args[0] !== "ROLLBACK") throwIfRolledBack(runner);
+    try {
+      return (await query(...args)) as unknown;
+    } catch (error) {
+      noteRollback(runner, error);
+      throw error;
+    }
+  }) as typeof runner.query;
+  return watch;
 }
 
 function isDeadlock(error: unknown): boolean {

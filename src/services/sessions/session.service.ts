@@ -543,8 +543,13 @@ export class SessionService {
     let user: ExistingUser;
     try {
       user = await this.users.findExisting(tx, passkey.userId, true);
-    } catch {
-      return refuse(this.unknownCredential(null));
+    } catch (error) {
+      // Only "no such user" is a verdict; a database failure (a lock timeout, a deadlock, a
+      // Galera conflict) has rolled the transaction back and must fail it, to be retried whole.
+      if (error instanceof ApiError && error.id === "USER-not-found") {
+        return refuse(this.unknownCredential(null));
+      }
+      throw error;
     }
     if (!bindsTo(session, user)) return refuse(userMismatch());
     const userHandle = (response.response as { userHandle?: unknown } | undefined)?.userHandle;
@@ -876,7 +881,10 @@ export class SessionService {
   private async view(db: EntityManager, session: SessionEntity): Promise<SessionView> {
     let user: SessionView["factors"]["user"] = null;
     if (session.userId !== null && session.userCheckedAt !== null) {
-      const found = await this.users.findExisting(db, session.userId).catch(() => null);
+      const found = await this.users.findExisting(db, session.userId).catch((error) => {
+        if (error instanceof ApiError && error.id === "USER-not-found") return null;
+        throw error;
+      });
       if (found) {
         user = {
           verifiedAt: session.userCheckedAt,
