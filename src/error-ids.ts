@@ -95,6 +95,9 @@ export const ERROR_IDS = {
   "REST-duplicate-field": "A field was sent in both lowerCamelCase and snake_case.",
   "REST-invalid-json": "The request body is not valid JSON.",
   "REST-invalid-request": "The request body does not match the route's schema.",
+  "REST-method-not-allowed":
+    "UNIMPLEMENTED (12, HTTP 501, as ZITADEL's gateway): the path exists, with another method (see `Allow`).",
+  "REST-not-found": "NOT_FOUND (5, HTTP 404): no REST route has this path.",
   "PASSKEY-last":
     "Removing one's last passkey through a session needs confirmLast: true (else no way back in).",
   "SESSION-not-found": "No such session (or it was purged).",

@@ -286,7 +286,7 @@ describe("a browser at the server's address", () => {
         headers: { origin: "https://elsewhere.example", "access-control-request-method": "POST" },
       });
       expect(response.status).toBe(204);
-      expect(response.headers.get("allow")).toBe("GET, POST, DELETE, OPTIONS");
+      expect(response.headers.get("allow")).toBe("GET, POST, PATCH, DELETE, OPTIONS");
       expect(response.headers.get("access-control-allow-origin")).toBeNull();
       expect(await response.text()).toBe("");
     }

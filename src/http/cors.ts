@@ -12,7 +12,7 @@ export async function registerCors(http: FastifyInstance, origins: string[]): Pr
     // is about a request that was never going to be made.
     http.addHook("onRequest", (request, reply, done) => {
       if (request.method !== "OPTIONS") return done();
-      void reply.code(204).header("allow", "GET, POST, DELETE, OPTIONS").send();
+      void reply.code(204).header("allow", "GET, POST, PATCH, DELETE, OPTIONS").send();
     });
     return;
   }
@@ -22,8 +22,10 @@ export async function registerCors(http: FastifyInstance, origins: string[]): Pr
     // with Allow-Methods and Allow-Headers; `false` makes it add nothing at all.
     origin: (origin, callback) =>
       callback(null, origin !== undefined && allowed.has(origin) ? origin : false),
-    methods: ["GET", "POST", "DELETE", "OPTIONS"],
+    methods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
     allowedHeaders: CORS_ALLOWED_HEADERS,
+    // A rate-limited browser app may read when to retry (SPEC 18).
+    exposedHeaders: ["retry-after"],
     // Browsers may cache a preflight for 10 minutes instead of repeating it before every call.
     maxAge: 600,
   });

@@ -9,9 +9,11 @@ export const REDACTED_PATHS = [
   'req.headers["x-api-key"]',
   "headers.authorization",
   "token",
+  "sessionToken",
   "link",
   "password",
   "*.token",
+  "*.sessionToken",
   "*.link",
   "*.password",
   "*.masterKey",
@@ -42,7 +44,8 @@ export const UNKNOWN_ROUTE = "[unknown route]";
 
 /**
  * Request lines name the path only: a query string can carry a registration code (the link's
- * `code=`), so it never reaches a log line, on any route. The path of a request that matched no
+ * `code=`) or a session token (GetSession's `sessionToken=`), so it never reaches a log line, on
+ * any route. The path of a request that matched no
  * route is not written either: anyone can send any path, including a link whose template put a
  * code in it, or a mistyped one that did.
  */

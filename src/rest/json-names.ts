@@ -5,12 +5,17 @@ import { ApiError } from "../errors";
 
 export interface ObjectSchema {
   properties?: Record<string, unknown>;
+  /** An array's entries (ListSessions' queries): each is renamed by this schema. */
+  items?: unknown;
 }
 
 const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 /** A copy of `value` with declared snake_case fields renamed to lowerCamelCase. */
 export function camelCaseFields(value: unknown, schema: ObjectSchema | undefined): unknown {
+  if (Array.isArray(value) && schema?.items) {
+    return value.map((item) => camelCaseFields(item, schema.items as ObjectSchema));
+  }
   const properties = schema?.properties;
   if (!properties || typeof value !== "object" || value === null || Array.isArray(value)) {
     return value;

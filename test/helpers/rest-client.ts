@@ -22,17 +22,29 @@ export async function post(
   body: unknown = {},
   options: RestOptions = {},
 ): Promise<RestResponse> {
+  return call(t, "POST", path, body, options);
+}
+
+/** Any method; `body` undefined (and no `raw`): no body at all, as a GET sends. */
+export async function call(
+  t: TestApp,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: RestOptions = {},
+): Promise<RestResponse> {
   const token = options.token === undefined ? t.adminToken : options.token;
+  const hasBody = options.raw !== undefined || body !== undefined;
   const response = await fetch(`${t.url}${path}`, {
-    method: "POST",
+    method,
     headers: {
-      "content-type": "application/json",
+      ...(hasBody ? { "content-type": "application/json" } : {}),
       accept: "application/json",
       ...(token ? { authorization: `Bearer ${token}` } : {}),
       ...(options.orgId ? { "x-zitadel-orgid": options.orgId } : {}),
       ...options.headers,
     },
-    body: options.raw ?? JSON.stringify(body),
+    ...(hasBody ? { body: options.raw ?? JSON.stringify(body) } : {}),
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : {} };

@@ -62,6 +62,27 @@ export interface SetSessionRequest extends CreateSessionRequest {
   sessionToken: string;
 }
 
+/** How a date is compared (ZITADEL's TimestampQueryMethod, without its prefix). */
+export type DateComparison = "EQUALS" | "GREATER" | "GREATER_OR_EQUALS" | "LESS" | "LESS_OR_EQUALS";
+
+const DATE_OPERATORS: Record<DateComparison, string> = {
+  EQUALS: "=",
+  GREATER: ">",
+  GREATER_OR_EQUALS: ">=",
+  LESS: "<",
+  LESS_OR_EQUALS: "<=",
+};
+
+/** Narrows a listing (ZITADEL's ListSessions queries); every condition must hold. */
+export interface SessionFilter {
+  /** Only these sessions; an empty list matches none. */
+  ids?: readonly string[] | null;
+  createdAt?: readonly { date: Date; method: DateComparison }[];
+  expiresAt?: readonly { date: Date; method: DateComparison }[];
+  /** Oldest first (default: newest first). */
+  ascending?: boolean;
+}
+
 export interface IssuedChallenges {
   webAuthN: { publicKeyCredentialRequestOptions: Record<string, unknown> } | null;
 }
@@ -337,12 +358,14 @@ export class SessionService {
   /**
    * ListSessions: a user's active, verified sessions, newest first: one's own, or with
    * `session.read` in the user's organization. A session token lists only its own user's.
+   * `filter` narrows the listing further (REST's ListSessions queries), never widens it.
    */
   async list(
     ctx: RequestContext,
     userId: string | null | undefined,
     page: { limit?: number | null; offset?: number | null } = {},
-  ): Promise<{ totalResult: number; sessions: SessionView[] }> {
+    filter: SessionFilter = {},
+  ): Promise<{ totalResult: number; sessions: SessionView[]; timestamp: Date }> {
     const caller = ctx.caller;
     if (!caller) throw ApiError.unauthenticated("AUTH-required", "authentication required");
     const target = userId ?? caller.userId;
@@ -356,20 +379,32 @@ export class SessionService {
           readOnly: true,
         });
       }
-      const [rows, totalResult] = await db
+      const now = this.clock.now();
+      if (filter.ids?.length === 0) return { totalResult: 0, sessions: [], timestamp: now };
+      const query = db
         .createQueryBuilder(SessionEntity, "s")
         .where("s.userId = :target AND s.terminatedAt IS NULL", { target })
-        .andWhere("s.webauthnCheckedAt IS NOT NULL AND s.expiresAt > :now", {
-          now: this.clock.now(),
-        })
-        .orderBy("s.createdAt", "DESC")
-        .addOrderBy("s.id", "DESC")
+        .andWhere("s.webauthnCheckedAt IS NOT NULL AND s.expiresAt > :now", { now });
+      if (filter.ids) query.andWhere("s.id IN (:...ids)", { ids: [...new Set(filter.ids)] });
+      for (const [column, conditions] of [
+        ["createdAt", filter.createdAt],
+        ["expiresAt", filter.expiresAt],
+      ] as const) {
+        (conditions ?? []).forEach(({ date, method }, index) => {
+          const name = `${column}${index}`;
+          query.andWhere(`s.${column} ${DATE_OPERATORS[method]} :${name}`, { [name]: date });
+        });
+      }
+      const order = filter.ascending ? "ASC" : "DESC";
+      const [rows, totalResult] = await query
+        .orderBy("s.createdAt", order)
+        .addOrderBy("s.id", order)
         .take(limit)
         .skip(offset)
         .getManyAndCount();
       const sessions: SessionView[] = [];
       for (const row of rows) sessions.push(await this.view(db, row));
-      return { totalResult, sessions };
+      return { totalResult, sessions, timestamp: now };
     });
   }
 
