@@ -244,6 +244,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const templates = MailTemplates.load(config.mailTemplateDir);
   const noticeTemplates = MailTemplates.loadPasskeyNotice(config.mailTemplateDir);
   const removedNoticeTemplates = MailTemplates.loadPasskeyRemovedNotice(config.mailTemplateDir);
+  const cloneNoticeTemplates = MailTemplates.loadPasskeyCloneNotice(config.mailTemplateDir);
   await assertPortFree("PORT", config.port, config.host);
   if (config.metricsPort) await assertPortFree("METRICS_PORT", config.metricsPort, config.host);
   const unlock =
@@ -284,6 +285,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     templates,
     noticeTemplates,
     removedNoticeTemplates,
+    cloneNoticeTemplates,
     metrics,
     events: services.events,
     clock: services.clock,

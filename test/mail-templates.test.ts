@@ -187,3 +187,38 @@ describe("the passkey-added notice", () => {
     expect(() => MailTemplates.loadPasskeyNotice(dir)).toThrow(/unknown variable "link"/);
   });
 });
+
+describe("the clone notice", () => {
+  const notice = {
+    displayName: "Ada Lovelace",
+    passkeyName: "Pixel 9",
+    provider: "Google Password Manager",
+    detectedAt: new Date(0),
+  };
+
+  it("is built in for English and German: which passkey, its provider, when, what to do; no link", () => {
+    const templates = MailTemplates.loadPasskeyCloneNotice();
+    expect(templates.languages).toEqual(["de", "en"]);
+    const en = templates.render("en", notice);
+    expect(en.subject).toBe("A passkey of your account may have been copied");
+    expect(en.text).toContain("“Pixel 9” (Google Password Manager)");
+    expect(en.text).toContain("1970-01-01 00:00 UTC");
+    expect(en.text).toContain("remove the passkey");
+    const de = templates.render("de-AT", notice);
+    expect(de.subject).toBe("Ein Passkey Ihres Kontos wurde möglicherweise kopiert");
+    expect(de.text).toContain("„Pixel 9“ (Google Password Manager)");
+    expect(de.text).toContain("entfernen Sie den Passkey");
+    for (const mail of [en, de]) expect(mail.html).not.toMatch(/href=/);
+    // An unknown provider leaves no empty brackets.
+    expect(templates.render("en", { ...notice, provider: null }).text).toContain("“Pixel 9” was");
+  });
+
+  it("is overridden from <language>/passkey-clone/ and refuses the link mail's variables", () => {
+    const dir = overrideDir({ "en/passkey-clone/subject.txt": "Copied? {{passkeyName}}" });
+    expect(MailTemplates.loadPasskeyCloneNotice(dir).render("en", notice).subject).toBe(
+      "Copied? Pixel 9",
+    );
+    const bad = overrideDir({ "en/passkey-clone/body.txt": "{{link}}" });
+    expect(() => MailTemplates.loadPasskeyCloneNotice(bad)).toThrow(/unknown variable "link"/);
+  });
+});

@@ -1,7 +1,7 @@
 // Signing in with a stored passkey (SPEC 18) over HTTP, with a software authenticator that keeps
 // its keys, so each attack can bend exactly one field: the flows, the token and what it may do,
 // replay, binding, counters and clones, ending sessions, limits, events and logs.
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { actor, addHuman, addOrg, grant, tokenFor } from "./helpers/fixtures";
 import type { TestApp } from "./helpers/harness";
 import { expectError, startTestApp } from "./helpers/harness";
@@ -19,9 +19,12 @@ import {
   softAuthenticator,
   startSession,
 } from "./helpers/sessions";
+import { SmtpSink } from "./helpers/smtp-sink";
+import { eventually, sleep } from "./helpers/wait";
 
 let t: TestApp;
 let org: string;
+let sink: SmtpSink;
 
 const ME = `{ me { id } }`;
 const ADD_LINK = `mutation($input: AddPasskeyLinkInput) { addPasskeyLink(input: $input) { link } }`;
@@ -30,16 +33,24 @@ const USER = `query($id: ID!) { user(id: $id) { id } }`;
 const LOCK = `mutation($input: UserIdInput!) { lockUser(input: $input) { details { sequence } } }`;
 
 beforeAll(async () => {
+  sink = await SmtpSink.start();
   // Every request comes from 127.0.0.1: the per-address budgets are tested on their own app.
   t = await startTestApp({
     NODE_ENV: "production",
     EXTERNAL_URL: "http://localhost:4000",
     SIGNIN_RATE_LIMIT: "100000",
     SIGNIN_FAILURE_LIMIT: "100000",
+    SMTP_URL: sink.url,
+    OUTBOX_POLL_MS: "50",
+    OUTBOX_RETRY_BASE_MS: "100",
+    OUTBOX_RETRY_MAX_MS: "200",
   });
   org = await addOrg(t);
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  await t?.close();
+  await sink?.stop();
+});
 
 /** A human with one passkey on a fresh software authenticator. */
 async function userWithPasskey(organizationId = org) {
@@ -119,9 +130,99 @@ describe("discoverable sign-in", () => {
     expect(types).toEqual([
       "session.added",
       "session.user.checked",
+      "session.webAuthN.challenged",
       "session.webAuthN.checked",
       "session.token.set",
     ]);
+  });
+
+  it("writes session.webAuthN.challenged for the challenge the first check answered, and for each later one", async () => {
+    const { authenticator } = await userWithPasskey();
+    const started = await startSession(t);
+    // Before the first successful check: a replaced challenge and a failed check leave no event.
+    const failed = await checkSession(
+      t,
+      started,
+      authenticator.get(started.options, { origin: "https://evil.example" }),
+    );
+    expectError(failed, "INVALID_ARGUMENT", "SESSION-webauthn-invalid");
+    const replaced = await t.gql(
+      SET_SESSION,
+      {
+        input: {
+          sessionId: started.sessionId,
+          sessionToken: started.sessionToken,
+          challenges: WEBAUTHN_CHALLENGE,
+        },
+      },
+      { token: null },
+    );
+    expect(replaced.errors).toBeUndefined();
+    let token = replaced.data.setSession.sessionToken;
+    let options =
+      replaced.data.setSession.challenges.webAuthN.publicKeyCredentialRequestOptions.publicKey;
+    expect(
+      await rows("SELECT event_type FROM events WHERE aggregate_id = ?", [started.sessionId]),
+    ).toEqual([]);
+    const challengeRow = async (challenge: string) =>
+      (
+        await rows<{ id: string }>(
+          "SELECT id FROM session_challenges WHERE session_id = ? AND challenge_hash = ?",
+          [started.sessionId, createHash("sha256").update(challenge).digest("hex")],
+        )
+      )[0]!;
+    const answered = await challengeRow(options.challenge);
+    // The first successful check also asks for the next challenge (a later re-authentication).
+    const checked = await checkSession(
+      t,
+      { sessionId: started.sessionId, sessionToken: token },
+      authenticator.get(options),
+      { challenges: WEBAUTHN_CHALLENGE },
+    );
+    expect(checked.errors).toBeUndefined();
+    token = checked.data.setSession.sessionToken;
+    options =
+      checked.data.setSession.challenges.webAuthN.publicKeyCredentialRequestOptions.publicKey;
+    const next = await challengeRow(options.challenge);
+    const again = await checkSession(
+      t,
+      { sessionId: started.sessionId, sessionToken: token },
+      authenticator.get(options),
+    );
+    expect(again.errors).toBeUndefined();
+    const events = await rows<{ event_type: string; payload: string | null }>(
+      "SELECT event_type, payload FROM events WHERE aggregate_id = ? ORDER BY sequence",
+      [started.sessionId],
+    );
+    expect(events.map((e) => e.event_type)).toEqual([
+      "session.added",
+      "session.user.checked",
+      "session.webAuthN.challenged",
+      "session.webAuthN.checked",
+      "session.webAuthN.challenged",
+      "session.token.set",
+      "session.webAuthN.checked",
+      "session.token.set",
+    ]);
+    const challenged = events
+      .filter((e) => e.event_type === "session.webAuthN.challenged")
+      .map((e) => JSON.parse(e.payload!));
+    expect(challenged[0]).toMatchObject({
+      challengeId: answered.id,
+      rpId: "localhost",
+      userVerification: "required",
+    });
+    expect(challenged[1]).toMatchObject({ challengeId: next.id });
+    // Never the challenge itself.
+    for (const payload of challenged) {
+      expect(JSON.stringify(payload)).not.toContain(options.challenge);
+      expect(Object.keys(payload).sort()).toEqual([
+        "challengeId",
+        "issuedAt",
+        "rpId",
+        "userVerification",
+      ]);
+    }
   });
 });
 
@@ -368,6 +469,56 @@ describe("attacks on the check", () => {
     );
     token = (await signIn(t, authenticator)).sessionToken;
     expect((await t.ok(ME, {}, { token })).me.id).toBe(userId);
+  });
+
+  it("five failed checks end a signed-in session too, with session.terminated; four do not", async () => {
+    const { userId, authenticator } = await userWithPasskey();
+    const session = await signIn(t, authenticator);
+    let token = session.sessionToken;
+    for (let i = 1; i <= 5; i++) {
+      // A fresh challenge (a successful call: the token rotates), then a failed check on it.
+      const challenged = await t.gql(
+        SET_SESSION,
+        {
+          input: {
+            sessionId: session.sessionId,
+            sessionToken: token,
+            challenges: WEBAUTHN_CHALLENGE,
+          },
+        },
+        { token: null },
+      );
+      expect(challenged.errors).toBeUndefined();
+      token = challenged.data.setSession.sessionToken;
+      const options =
+        challenged.data.setSession.challenges.webAuthN.publicKeyCredentialRequestOptions.publicKey;
+      expectError(
+        await checkSession(
+          t,
+          { sessionId: session.sessionId, sessionToken: token },
+          authenticator.get(options, { userVerified: false }),
+        ),
+        "INVALID_ARGUMENT",
+        "SESSION-webauthn-invalid",
+      );
+      const [row] = await rows<{ failed_checks: number; terminated_at: unknown }>(
+        "SELECT failed_checks, terminated_at FROM sessions WHERE id = ?",
+        [session.sessionId],
+      );
+      expect(Number(row!.failed_checks)).toBe(i);
+      expect(row!.terminated_at === null).toBe(i < 5);
+      // Until the fifth, the failed checks leave the session signed in.
+      expect((await t.gql(ME, {}, { token })).status).toBe(i < 5 ? 200 : 401);
+    }
+    const events = await rows<{ event_type: string; payload: string }>(
+      "SELECT event_type, payload FROM events WHERE aggregate_id = ? ORDER BY sequence",
+      [session.sessionId],
+    );
+    const last = events[events.length - 1]!;
+    expect(last.event_type).toBe("session.terminated");
+    expect(JSON.parse(last.payload)).toEqual({ reason: "too.many.failed.checks" });
+    const [user] = await rows<{ state: string }>("SELECT state FROM users WHERE id = ?", [userId]);
+    expect(user!.state).toBe("ACTIVE");
   });
 
   it("an unknown credential is NOT_FOUND with a signal for signalUnknownCredential", async () => {
@@ -621,20 +772,124 @@ describe("counters and clones", () => {
   });
 });
 
+describe("the clone notice", () => {
+  const DAY = 86_400_000;
+  const SUBJECT = "A passkey of your account may have been copied";
+  const noticesTo = (address: string) =>
+    sink.mails.filter((mail) => mail.to.includes(address) && mail.subject === SUBJECT);
+  const cloneRows = async (userId: string) =>
+    rows<{ state: string; variables: string }>(
+      "SELECT state, variables FROM mail_outbox WHERE user_id = ? AND kind = 'PASSKEY_CLONE'",
+      [userId],
+    );
+
+  /** A genuine assertion whose counter did not rise: refused as a clone. */
+  async function detectClone(authenticator: ReturnType<typeof softAuthenticator>) {
+    const started = await startSession(t);
+    expectError(
+      await checkSession(t, started, authenticator.get(started.options, { signCount: 5 })),
+      "PERMISSION_DENIED",
+      "SESSION-webauthn-clone",
+    );
+  }
+
+  it("mails one notice a day per passkey through the outbox: which passkey, when, what to do, no secret", async () => {
+    const { userId, authenticator, passkeyId } = await userWithPasskey();
+    const email = `${(await t.ok(`query($id: ID!) { user(id: $id) { username } }`, { id: userId })).user.username}@example.com`;
+    const session = await signIn(t, authenticator, { signCount: 10 });
+    await detectClone(authenticator);
+    // Queued in the detection's transaction: there when the request answers.
+    expect(await cloneRows(userId)).toHaveLength(1);
+    const [mail] = await eventually("the clone notice", () =>
+      noticesTo(email).length > 0 ? noticesTo(email) : undefined,
+    );
+    const [stored] = await rows<{ name: string; clone_notified_at: unknown }>(
+      "SELECT name, clone_notified_at FROM passkeys WHERE id = ?",
+      [passkeyId],
+    );
+    expect(stored!.clone_notified_at).not.toBeNull();
+    expect(mail!.text).toContain(`“${stored!.name}”`);
+    expect(mail!.text).toMatch(/on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    expect(mail!.text).toContain("remove the passkey");
+    expect(mail!.html).not.toMatch(/href=/);
+    for (const secret of [session.sessionToken, "pls_", passkeyId]) {
+      expect(mail!.text).not.toContain(secret);
+      expect(mail!.html).not.toContain(secret);
+    }
+
+    // A second detection within the day flags again but mails nothing.
+    t.clock.advance(DAY - 60_000);
+    try {
+      await detectClone(authenticator);
+      expect(await cloneRows(userId)).toHaveLength(1);
+    } finally {
+      t.clock.advance(-(DAY - 60_000));
+    }
+    await sleep(300);
+    expect(noticesTo(email)).toHaveLength(1);
+
+    // A day after the notice, the next detection mails again.
+    t.clock.advance(DAY);
+    try {
+      await detectClone(authenticator);
+      expect(await cloneRows(userId)).toHaveLength(2);
+      await eventually("the second notice", () =>
+        noticesTo(email).length === 2 ? true : undefined,
+      );
+    } finally {
+      t.clock.advance(-DAY);
+    }
+  });
+
+  it("is a security notice: a lock of the user does not cancel it; German for a German user", async () => {
+    const userId = await addHuman(t, org, { preferredLanguage: "de" });
+    const authenticator = softAuthenticator(t);
+    await enrol(t, userId, authenticator);
+    const email = `${(await t.ok(`query($id: ID!) { user(id: $id) { username } }`, { id: userId })).user.username}@example.com`;
+    await signIn(t, authenticator, { signCount: 10 });
+    // Hold the notice in the queue (the server answers "try again later"), then lock the user.
+    sink.mode = "reject-temporary";
+    try {
+      await detectClone(authenticator);
+      await t.ok(LOCK, { input: { userId } });
+      const [row] = await cloneRows(userId);
+      expect(row!.state).toBe("QUEUED");
+    } finally {
+      sink.mode = "accept";
+    }
+    const [mail] = await eventually("the German clone notice", () => {
+      const mails = sink.mails.filter(
+        (m) =>
+          m.to.includes(email) &&
+          m.subject === "Ein Passkey Ihres Kontos wurde möglicherweise kopiert",
+      );
+      return mails.length > 0 ? mails : undefined;
+    });
+    expect(mail!.text).toContain("entfernen Sie den Passkey");
+  });
+});
+
 describe("limits, metrics and logs", () => {
-  it("SIGNIN_RATE_LIMIT counts createSession per client address, with retryAfterSeconds", async () => {
+  it("SIGNIN_RATE_LIMIT counts createSession per client address, with retryAfterSeconds; without TRUST_PROXY a spoofed X-Forwarded-For changes nothing", async () => {
     const limited = await startTestApp({
       NODE_ENV: "production",
       EXTERNAL_URL: "http://localhost:4000",
       SIGNIN_RATE_LIMIT: "3",
     });
+    // The budget counts per clock minute: start at the beginning of one.
+    limited.clock.advance(60_000 - (limited.clock.now().getTime() % 60_000) + 5);
+    // TRUST_PROXY=0 (the default): the header is ignored, every request is 127.0.0.1's.
+    const spoofed = (i: number) => ({
+      token: null,
+      headers: { "x-forwarded-for": `203.0.113.${i}, 198.51.100.${i}` },
+    });
     try {
       for (let i = 0; i < 3; i++) {
         expect(
-          (await limited.gql(CREATE_SESSION, { input: {} }, { token: null })).errors,
+          (await limited.gql(CREATE_SESSION, { input: {} }, spoofed(i))).errors,
         ).toBeUndefined();
       }
-      const refused = await limited.gql(CREATE_SESSION, { input: {} }, { token: null });
+      const refused = await limited.gql(CREATE_SESSION, { input: {} }, spoofed(9));
       const error = expectError(refused, "RESOURCE_EXHAUSTED", "SESSION-rate-limited");
       expect(error.extensions.details[0].retryAfterSeconds).toBeGreaterThan(0);
       expect(error.extensions.details[0].retryAfterSeconds).toBeLessThanOrEqual(60);

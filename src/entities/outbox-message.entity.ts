@@ -4,10 +4,11 @@ import { idColumn, timestampColumn } from "./columns";
 
 export type DeliveryStateValue = "QUEUED" | "SENT" | "FAILED";
 /**
- * PASSKEY_LINK carries a registration link; PASSKEY_ADDED and PASSKEY_REMOVED tell the user a
- * passkey was stored or ended (security notices: never cancelled by a state change).
+ * PASSKEY_LINK carries a registration link; PASSKEY_ADDED, PASSKEY_REMOVED and PASSKEY_CLONE tell
+ * the user a passkey was stored, ended or may have been copied (security notices: never cancelled
+ * by a state change).
  */
-export type MailKind = "PASSKEY_LINK" | "PASSKEY_ADDED" | "PASSKEY_REMOVED";
+export type MailKind = "PASSKEY_LINK" | "PASSKEY_ADDED" | "PASSKEY_REMOVED" | "PASSKEY_CLONE";
 
 @Entity({ name: "mail_outbox" })
 @Index("ix_mail_outbox_due", ["state", "nextAttemptAt"])

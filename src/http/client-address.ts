@@ -16,5 +16,17 @@ export function clientAddress(
   // Each trusted hop appended the address it received the request from; the last hop's own
   // peer address is the socket's.
   const chain = [...forwarded, ...(remoteAddress ? [remoteAddress] : [])];
-  return chain[Math.max(0, chain.length - 1 - trustedHops)];
+  const picked = chain[Math.max(0, chain.length - 1 - trustedHops)];
+  return picked === undefined ? undefined : withoutPort(picked);
+}
+
+/**
+ * Some proxies append the client's port ("203.0.113.7:51234", "[2001:db8::1]:443"): a new port
+ * per connection would otherwise be a new budget. A bare IPv6 address keeps its colons.
+ */
+function withoutPort(entry: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+  if (bracketed) return bracketed[1]!;
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(entry);
+  return v4 ? v4[1]! : entry;
 }

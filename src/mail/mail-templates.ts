@@ -6,18 +6,22 @@
 //   <overrideDir>/<language>/body.txt      not HTML-escaped
 //   <overrideDir>/<language>/passkey-added/{subject.txt,body.html,body.txt}   the notice mail
 //   <overrideDir>/<language>/passkey-removed/{subject.txt,body.html,body.txt} the removal notice
+//   <overrideDir>/<language>/passkey-clone/{subject.txt,body.html,body.txt}   the clone notice
 // <language> is a BCP 47 tag ("de", "de-CH"); a directory for a language that is not built in adds
 // it. A directory may hold any subset of the files: a missing one comes from the built-in
 // template of that language, or from English (with its overrides) for a new language.
 // Templates are Handlebars with the blocks {{#if}} and {{#unless}}. The link mail's variables are
 // {{displayName}}, {{link}}, {{validFor}} ("1 hour") and {{expiresAt}} ("2026-11-21 12:34 UTC");
-// the notice's are {{displayName}}, {{passkeyName}} and {{addedAt}} ({{removedAt}} for a removal).
+// the notice's are {{displayName}}, {{passkeyName}} and {{addedAt}} ({{removedAt}} for a removal);
+// the clone notice's {{displayName}}, {{passkeyName}}, {{provider}} (empty when unknown) and
+// {{detectedAt}}.
 import fs from "node:fs";
 import path from "node:path";
 import Handlebars from "handlebars";
 import * as linkMails from "./templates";
 import * as noticeMails from "./templates/passkey-added";
 import * as removedNoticeMails from "./templates/passkey-removed";
+import * as cloneNoticeMails from "./templates/passkey-clone";
 
 export interface MailTemplateSource {
   language: string;
@@ -104,7 +108,37 @@ const REMOVED_NOTICE_MAIL: MailKind<PasskeyRemovedMailVariables> = {
   }),
 };
 
-const KIND_DIRECTORIES = [NOTICE_MAIL.directory, REMOVED_NOTICE_MAIL.directory];
+export interface PasskeyCloneMailVariables {
+  displayName: string;
+  passkeyName: string;
+  /** The provider's name from the AAGUID list; null when unknown. */
+  provider: string | null;
+  detectedAt: Date;
+}
+
+const CLONE_NOTICE_MAIL: MailKind<PasskeyCloneMailVariables> = {
+  directory: "passkey-clone",
+  builtIn: Object.values(cloneNoticeMails),
+  variables: ["displayName", "passkeyName", "provider", "detectedAt"],
+  sample: {
+    displayName: "Ada Lovelace",
+    passkeyName: "iPhone",
+    provider: "iCloud Keychain",
+    detectedAt: new Date(0),
+  },
+  values: (_language, v) => ({
+    displayName: v.displayName,
+    passkeyName: v.passkeyName,
+    provider: v.provider ?? "",
+    detectedAt: formatTime(v.detectedAt),
+  }),
+};
+
+const KIND_DIRECTORIES = [
+  NOTICE_MAIL.directory,
+  REMOVED_NOTICE_MAIL.directory,
+  CLONE_NOTICE_MAIL.directory,
+];
 
 export class MailTemplateError extends Error {
   constructor(message: string) {
@@ -171,6 +205,11 @@ export class MailTemplates<V = LinkMailVariables> {
     overrideDir?: string,
   ): MailTemplates<PasskeyRemovedMailVariables> {
     return MailTemplates.loadKind(REMOVED_NOTICE_MAIL, overrideDir);
+  }
+
+  /** The "a passkey may have been copied" notice, overridden from `<language>/passkey-clone/`. */
+  static loadPasskeyCloneNotice(overrideDir?: string): MailTemplates<PasskeyCloneMailVariables> {
+    return MailTemplates.loadKind(CLONE_NOTICE_MAIL, overrideDir);
   }
 
   private static loadKind<V>(kind: MailKind<V>, overrideDir?: string): MailTemplates<V> {

@@ -39,6 +39,20 @@ export interface NewPasskeyRemovedNotice extends Addressee {
   removedAt: Date;
 }
 
+/** "A passkey of your account may have been copied": which one, its provider, and when. */
+export interface NewPasskeyCloneNotice extends Addressee {
+  passkeyName: string;
+  provider: string | null;
+  detectedAt: Date;
+}
+
+/** The template values a PASSKEY_CLONE row keeps in `variables`. */
+export interface PasskeyCloneNoticeVariables {
+  passkeyName: string;
+  provider: string | null;
+  detectedAt: string;
+}
+
 /** The template values a PASSKEY_REMOVED row keeps in `variables`. */
 export interface PasskeyRemovedNoticeVariables {
   passkeyName: string;
@@ -167,6 +181,27 @@ export class OutboxService {
     };
     return this.insert(tx, addressee, () => ({
       kind: "PASSKEY_REMOVED",
+      codeId: null,
+      linkCiphertext: null,
+      variables: JSON.stringify(variables),
+      codeExpiresAt: new Date(this.clock.now().getTime() + giveUpAfterSeconds * 1000),
+    }));
+  }
+
+  /** Queues the notice that a passkey may have been copied; given up after `giveUpAfterSeconds`. */
+  enqueuePasskeyCloneNotice(
+    tx: EntityManager,
+    notice: NewPasskeyCloneNotice,
+    giveUpAfterSeconds: number,
+  ): Promise<string> {
+    const { passkeyName, provider, detectedAt, ...addressee } = notice;
+    const variables: PasskeyCloneNoticeVariables = {
+      passkeyName,
+      provider,
+      detectedAt: detectedAt.toISOString(),
+    };
+    return this.insert(tx, addressee, () => ({
+      kind: "PASSKEY_CLONE",
       codeId: null,
       linkCiphertext: null,
       variables: JSON.stringify(variables),

@@ -10,6 +10,7 @@ import { PASSKEY_EVENTS } from "../core/event-names";
 import { FailureLog } from "./failure-log";
 import type {
   MailTemplates,
+  PasskeyCloneMailVariables,
   PasskeyNoticeMailVariables,
   PasskeyRemovedMailVariables,
   RenderedMail,
@@ -21,6 +22,7 @@ import type {
   ClaimedMail,
   OutboxService,
   Outcome,
+  PasskeyCloneNoticeVariables,
   PasskeyNoticeVariables,
   PasskeyRemovedNoticeVariables,
 } from "./outbox.service";
@@ -35,6 +37,7 @@ export interface OutboxWorkerDeps {
   templates: MailTemplates;
   noticeTemplates: MailTemplates<PasskeyNoticeMailVariables>;
   removedNoticeTemplates: MailTemplates<PasskeyRemovedMailVariables>;
+  cloneNoticeTemplates: MailTemplates<PasskeyCloneMailVariables>;
   events: EventStore;
   clock: Clock;
   settings: Config["outbox"];
@@ -283,6 +286,17 @@ export class OutboxWorker {
         displayName: mail.displayName,
         passkeyName,
         removedAt: new Date(removedAt),
+      });
+    }
+    if (mail.kind === "PASSKEY_CLONE") {
+      const { passkeyName, provider, detectedAt } = JSON.parse(
+        mail.variables ?? "{}",
+      ) as PasskeyCloneNoticeVariables;
+      return this.deps.cloneNoticeTemplates.render(mail.language, {
+        displayName: mail.displayName,
+        passkeyName,
+        provider,
+        detectedAt: new Date(detectedAt),
       });
     }
     return this.deps.templates.render(mail.language, {

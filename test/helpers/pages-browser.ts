@@ -16,6 +16,11 @@ export interface CarryingAuthenticator {
   credentials(): Promise<StoredCredential[]>;
   /** Whether it answers a prompt by itself (a person touching it). */
   setPresence(on: boolean): Promise<void>;
+  /**
+   * Puts every credential it holds back with this signature counter (DevTools has no setter:
+   * getCredentials, removeCredential, addCredential). A lower one acts like a cloned device.
+   */
+  setSignCount(signCount: number): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -47,6 +52,19 @@ export async function authenticatorWith(
     credentials: async () =>
       (await cdp.send("WebAuthn.getCredentials", { authenticatorId }))
         .credentials as unknown as StoredCredential[],
+    setSignCount: async (signCount: number) => {
+      const { credentials: held } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+      for (const credential of held) {
+        await cdp.send("WebAuthn.removeCredential", {
+          authenticatorId,
+          credentialId: credential.credentialId,
+        });
+        await cdp.send("WebAuthn.addCredential", {
+          authenticatorId,
+          credential: { ...credential, signCount },
+        });
+      }
+    },
     setPresence: async (enabled: boolean) => {
       await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled });
     },

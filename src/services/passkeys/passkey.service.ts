@@ -95,6 +95,7 @@ export type StoredPasskey = Pick<
   | "cloneWarning"
   | "cloneNotifiedAt"
   | "name"
+  | "aaguid"
 >;
 
 /** Ends what hangs off removed passkeys (their sessions), in the removal's transaction. */
@@ -116,6 +117,9 @@ export type PasskeyEndReason = "removed" | "role.granted" | "user.removed";
  * The next attempt locks the code out, visibly (its state, an event, the page's message).
  */
 export const MAX_REGISTRATIONS_PER_CODE = 20;
+
+/** At most one clone notice per passkey in this time (SPEC 18). */
+export const CLONE_NOTICE_INTERVAL_MS = 86_400_000;
 
 /** How long a registration row is kept after its timeout. */
 const REGISTRATION_KEPT_MS = 86_400_000;
@@ -565,6 +569,7 @@ export class PasskeyService {
         "p.cloneWarning",
         "p.cloneNotifiedAt",
         "p.name",
+        "p.aaguid",
       ])
       .where("p.credentialHash = :hash", { hash: credentialHash(credentialId) })
       .getOne();
@@ -609,25 +614,54 @@ export class PasskeyService {
   }
 
   /**
-   * Flags a suspected clone; resolves to true when the owner should be mailed (at most one
-   * notice a day per passkey), and then records the notice time.
+   * Flags a suspected clone and, at most once a day per passkey, queues the security notice (never
+   * cancelled by a state change) in the caller's transaction. Whether a day has passed is decided
+   * by one conditional UPDATE of `cloneNotifiedAt`, so two detections at once (other processes,
+   * Galera nodes) cannot both mail. Resolves to true when a notice was queued: call
+   * `noticesQueued()` after the commit.
    */
   async flagClone(
     tx: EntityManager,
-    user: Pick<UserEntity, "id" | "email">,
+    user: Pick<UserEntity, "id" | "organizationId" | "email" | "displayName" | "preferredLanguage">,
     passkey: StoredPasskey,
     now: Date,
   ): Promise<boolean> {
-    const notify =
-      passkey.cloneNotifiedAt === null ||
-      now.getTime() - passkey.cloneNotifiedAt.getTime() >= 86_400_000;
     await tx
       .createQueryBuilder()
       .update(PasskeyEntity)
-      .set({ cloneWarning: true, ...(notify ? { cloneNotifiedAt: now } : {}) })
+      .set({ cloneWarning: true })
       .where("id = :id", { id: passkey.id })
       .execute();
-    return notify;
+    const claimed = await tx
+      .createQueryBuilder()
+      .update(PasskeyEntity)
+      .set({ cloneNotifiedAt: now })
+      .where("id = :id", { id: passkey.id })
+      .andWhere("(cloneNotifiedAt IS NULL OR cloneNotifiedAt <= :dayAgo)", {
+        dayAgo: new Date(now.getTime() - CLONE_NOTICE_INTERVAL_MS),
+      })
+      .execute();
+    if (claimed.affected !== 1 || !user.email) return false;
+    await this.outbox.enqueuePasskeyCloneNotice(
+      tx,
+      {
+        userId: user.id,
+        organizationId: user.organizationId,
+        recipient: user.email,
+        displayName: user.displayName,
+        language: user.preferredLanguage,
+        passkeyName: passkey.name,
+        provider: passkeyProvider(passkey.aaguid)?.name ?? null,
+        detectedAt: now,
+      },
+      this.settings.outbox.giveUpAfterSeconds,
+    );
+    return true;
+  }
+
+  /** Wakes this process's outbox worker after a transaction that queued a notice has committed. */
+  noticesQueued(): void {
+    this.outbox.queued();
   }
 
   /** Ends every pending registration of a user (locked, deactivated or removed). */

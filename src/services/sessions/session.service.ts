@@ -111,16 +111,28 @@ type Settings = Config["sessions"] & { webauthnTimeoutSeconds: number };
 interface Refusal {
   refused: ApiError;
   outcome: "failed" | "clone";
+  /** A security notice was queued (a suspected clone): wake the mailer after the commit. */
+  mailQueued?: boolean;
 }
 
 interface VerifiedCheck {
   user: ExistingUser;
   passkey: StoredPasskey;
+  /**
+   * The challenge the assertion answered, on a session's first successful check: its
+   * `session.webAuthN.challenged` event is written then (none before the first success).
+   */
+  answered: { id: string; issuedAt: Date } | null;
 }
 
-const refuse = (error: ApiError, outcome: "failed" | "clone" = "failed"): Refusal => ({
+const refuse = (
+  error: ApiError,
+  outcome: "failed" | "clone" = "failed",
+  mailQueued = false,
+): Refusal => ({
   refused: error,
   outcome,
+  mailQueued,
 });
 const isRefusal = (value: unknown): value is Refusal =>
   typeof value === "object" && value !== null && "refused" in value;
@@ -206,7 +218,9 @@ export class SessionService {
         row.loginNameKey = userCheck.loginName?.toLowerCase() ?? null;
       }
       await tx.createQueryBuilder().insert().into(SessionEntity).values(row).execute();
-      const challenges = challenge ? await this.openChallenge(tx, sessionId, allow, now) : null;
+      const challenges = challenge
+        ? (await this.openChallenge(tx, sessionId, allow, now)).challenges
+        : null;
       return {
         details: { sequence: 0, eventDate: now, resourceOwner: row.organizationId },
         challenges,
@@ -274,6 +288,17 @@ export class SessionService {
             { type: SESSION_EVENTS.added },
             { type: SESSION_EVENTS.userChecked, payload: { userId: checked.user.id } },
           );
+          // The challenge this check answered was issued before any event could be written.
+          if (checked.answered) {
+            events.push({
+              type: SESSION_EVENTS.webAuthNChallenged,
+              payload: challengedPayload(
+                checked.answered.id,
+                checked.answered.issuedAt,
+                this.relyingParty.id,
+              ),
+            });
+          }
         }
         events.push({
           type: SESSION_EVENTS.webAuthNChecked,
@@ -289,13 +314,19 @@ export class SessionService {
         await this.limits.spend(tx, "attempt", ctx.clientAddress);
         const userId = changes.userId ?? session.userId;
         const allow = writer && userId ? await this.passkeys.credentialsOf(tx, userId) : [];
-        challenges = await this.openChallenge(tx, session.id, allow, now);
+        const opened = await this.openChallenge(tx, session.id, allow, now);
+        challenges = opened.challenges;
         if (!wasVerified && !verified) {
           changes.pendingUntil = new Date(
             now.getTime() + this.settings.webauthnTimeoutSeconds * 1000,
           );
         }
-        events.push({ type: SESSION_EVENTS.webAuthNChallenged });
+        // Written only once the session has verified (below): an unverified session's challenge
+        // is recorded by the check that answers it.
+        events.push({
+          type: SESSION_EVENTS.webAuthNChallenged,
+          payload: challengedPayload(opened.challengeId, now, this.relyingParty.id),
+        });
       }
       await this.rotateToken(tx, session.id, presented, token, { ...changes, changedAt: now });
       events.push({ type: SESSION_EVENTS.tokenSet });
@@ -313,6 +344,7 @@ export class SessionService {
       return { details, challenges, signals };
     });
     if (isRefusal(outcome)) {
+      if (outcome.mailQueued) this.passkeys.noticesQueued();
       this.metrics.passkeySignIn(outcome.outcome);
       throw outcome.refused;
     }
@@ -557,8 +589,9 @@ export class SessionService {
     now: Date,
   ): Promise<VerifiedCheck | Refusal> {
     const clientData = parseClientData(response);
-    const consumed = clientData
-      ? await this.consumeChallenge(tx, session.id, now, sha256Hex(clientData.challenge))
+    const challengeHash = clientData ? sha256Hex(clientData.challenge) : null;
+    const consumed = challengeHash
+      ? await this.consumeChallenge(tx, session.id, now, challengeHash)
       : 0;
     if (!clientData || consumed !== 1) {
       const open = await this.consumeChallenge(tx, session.id, now);
@@ -607,13 +640,14 @@ export class SessionService {
     const stored = passkey.signCount;
     const counted = assertion.newCounter;
     if (counted !== 0 && counted <= stored) {
-      await this.suspectClone(tx, user, passkey, now, counted);
+      const mailed = await this.suspectClone(tx, user, passkey, now, counted);
       return refuse(
         ApiError.permissionDenied(
           "SESSION-webauthn-clone",
           "this passkey's signature counter did not rise: it may have been copied; it was flagged",
         ),
         "clone",
+        mailed,
       );
     }
     if (user.state === "LOCKED") {
@@ -639,7 +673,28 @@ export class SessionService {
         : { type: PASSKEY_TOKEN_EVENTS.checkSucceeded, payload: { passkeyId: passkey.id } },
     ]);
     await this.linkPasskey(tx, session.id, passkey.id);
-    return { user, passkey };
+    const answered =
+      session.webauthnCheckedAt === null
+        ? await this.answeredChallenge(tx, session.id, challengeHash!)
+        : null;
+    return { user, passkey, answered };
+  }
+
+  /** The challenge row a first successful check consumed (for its challenged event). */
+  private async answeredChallenge(
+    tx: EntityManager,
+    sessionId: string,
+    challengeHash: string,
+  ): Promise<{ id: string; issuedAt: Date } | null> {
+    const row = await tx
+      .createQueryBuilder(SessionChallengeEntity, "c")
+      .select(["c.id", "c.createdAt"])
+      .where("c.sessionId = :sessionId AND c.challengeHash = :challengeHash", {
+        sessionId,
+        challengeHash,
+      })
+      .getOne();
+    return row ? { id: row.id, issuedAt: row.createdAt } : null;
   }
 
   /** Flags the passkey, ends the sessions it verified and writes the event (SPEC 18). */
@@ -649,8 +704,8 @@ export class SessionService {
     passkey: StoredPasskey,
     now: Date,
     counted: number,
-  ): Promise<void> {
-    await this.passkeys.flagClone(tx, user, passkey, now);
+  ): Promise<boolean> {
+    const mailed = await this.passkeys.flagClone(tx, user, passkey, now);
     await this.endWhere(tx, "passkey", [passkey.id], "passkey.clone.suspected");
     await this.events.append(tx, userAggregate(user), user.id, [
       {
@@ -658,6 +713,7 @@ export class SessionService {
         payload: { passkeyId: passkey.id, storedSignCount: passkey.signCount, signCount: counted },
       },
     ]);
+    return mailed;
   }
 
   /**
@@ -689,7 +745,7 @@ export class SessionService {
     sessionId: string,
     allow: { credentialId: string; transports: string[] }[],
     now: Date,
-  ): Promise<IssuedChallenges> {
+  ): Promise<{ challenges: IssuedChallenges; challengeId: string }> {
     await tx
       .createQueryBuilder()
       .update(SessionChallengeEntity)
@@ -697,12 +753,13 @@ export class SessionService {
       .where("sessionId = :sessionId AND consumedAt IS NULL", { sessionId })
       .execute();
     const challenge = newChallenge();
+    const challengeId = this.ids.next();
     await tx
       .createQueryBuilder()
       .insert()
       .into(SessionChallengeEntity)
       .values({
-        id: this.ids.next(),
+        id: challengeId,
         sessionId,
         challengeHash: sha256Hex(challenge),
         createdAt: now,
@@ -711,7 +768,10 @@ export class SessionService {
       })
       .execute();
     const publicKey = await this.relyingParty.requestOptions(challenge, allow);
-    return { webAuthN: { publicKeyCredentialRequestOptions: { publicKey } } };
+    return {
+      challenges: { webAuthN: { publicKeyCredentialRequestOptions: { publicKey } } },
+      challengeId,
+    };
   }
 
   private async linkPasskey(tx: EntityManager, sessionId: string, passkeyId: string) {
@@ -1030,6 +1090,19 @@ interface BearerRow {
   grantedBy: string | null;
   organizationId: string;
   state: string;
+}
+
+/**
+ * What `session.webAuthN.challenged` records: which challenge (its row, never its value), when it
+ * was issued (a first check writes it later) and what it asked for.
+ */
+function challengedPayload(challengeId: string, issuedAt: Date, rpId: string) {
+  return {
+    challengeId,
+    issuedAt: issuedAt.toISOString(),
+    rpId,
+    userVerification: "required",
+  };
 }
 
 /** Until its first check a session lives only as long as its latest challenge. */
