@@ -132,8 +132,24 @@ describe("discoverable sign-in", () => {
       "session.user.checked",
       "session.webAuthN.challenged",
       "session.webAuthN.checked",
+      "session.lifetime.set",
       "session.token.set",
     ]);
+    const [lifetime] = await rows<{ payload: string }>(
+      "SELECT payload FROM events WHERE aggregate_id = ? AND event_type = 'session.lifetime.set'",
+      [session.sessionId],
+    );
+    expect(JSON.parse(lifetime!.payload)).toEqual({ lifetime: "86400s" });
+  });
+
+  it("records the lifetime createSession set with the first successful check", async () => {
+    const { authenticator } = await userWithPasskey();
+    const session = await signIn(t, authenticator, {}, { lifetime: "3600s" });
+    const payloads = await rows<{ payload: string }>(
+      "SELECT payload FROM events WHERE aggregate_id = ? AND event_type = 'session.lifetime.set'",
+      [session.sessionId],
+    );
+    expect(payloads.map((row) => JSON.parse(row.payload))).toEqual([{ lifetime: "3600s" }]);
   });
 
   it("writes session.webAuthN.challenged for the challenge the first check answered, and for each later one", async () => {
@@ -199,6 +215,7 @@ describe("discoverable sign-in", () => {
       "session.user.checked",
       "session.webAuthN.challenged",
       "session.webAuthN.checked",
+      "session.lifetime.set",
       "session.webAuthN.challenged",
       "session.token.set",
       "session.webAuthN.checked",

@@ -308,6 +308,13 @@ export class SessionService {
       if (lifetime !== null) {
         changes.expiresAt = new Date(session.createdAt.getTime() + lifetime * 1000);
         events.push({ type: SESSION_EVENTS.lifetimeSet, payload: { lifetime: `${lifetime}s` } });
+      } else if (verified && !wasVerified) {
+        // The lifetime createSession set (or the default) had no event yet: none is written
+        // before the first successful check, so it is recorded with that check.
+        const seconds = Math.round(
+          (session.expiresAt.getTime() - session.createdAt.getTime()) / 1000,
+        );
+        events.push({ type: SESSION_EVENTS.lifetimeSet, payload: { lifetime: `${seconds}s` } });
       }
       let challenges: IssuedChallenges | null = null;
       if (challenge) {
