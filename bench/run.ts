@@ -120,8 +120,9 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    // Not "create…": `--only create` keeps meaning the link scenario.
-    name: "signin: passkey sign-in, discoverable (per sign-in: createSession + setSession)",
+    // createSession + setSession, but no "create" in the name: `--only create` keeps meaning
+    // the link scenario.
+    name: "signin: discoverable passkey sign-in (2 requests: new session, passkey check)",
     floor: true,
     signin: true,
   },
