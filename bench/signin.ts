@@ -169,7 +169,9 @@ export async function loadSignIns(
   options: { rpId: string; origin: string; forwardedFor: boolean },
 ): Promise<LoadResult> {
   if (credentials.length < connections) throw new Error("fewer credentials than connections");
-  const free = [...credentials];
+  // From a random place, as the other scenarios rotate, so that short runs reach every user.
+  const offset = Math.floor(Math.random() * credentials.length);
+  const free = [...credentials.slice(offset), ...credentials.slice(0, offset)];
   const latencies: number[] = [];
   let failed = 0;
   let completed = 0;
