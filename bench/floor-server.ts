@@ -1,12 +1,19 @@
 // The floor: a bare node:http + mysql2 server that runs, per request, the same SQL statements our
 // createPasskeyRegistrationLink (returnCode) runs — the caller with its roles; then in one
 // transaction the target user FOR UPDATE, the code, the sequence bump and the event — with no
-// GraphQL, ORM or framework in between.
-// Started as its own process by bench/run.ts: node dist/bench/floor-server.js <port> <databaseUrl>
+// GraphQL, ORM or framework in between. createSession and setSession run the sign-in floor
+// (bench/floor-signin.ts).
+// Started as its own process by bench/run.ts, with the server's environment (for the sign-in
+// settings: RP ID, origins, timeouts, limits, TRUST_PROXY):
+//   node dist/bench/floor-server.js <port> <databaseUrl>
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import mysql from "mysql2/promise";
+import { loadConfig } from "../src/config";
+import { clientAddress } from "../src/http/client-address";
 import { generateCode } from "../src/services/links/code-generator";
+import { createSession, setSession } from "./floor-signin";
+import type { SigninSettings } from "./floor-signin";
 
 const [, , portArg, databaseUrl] = process.argv;
 const pool = mysql.createPool({
@@ -24,6 +31,15 @@ pool.pool.on("connection", (connection) => {
   connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 });
 const codeKey = randomBytes(32);
+const config = process.env.EXTERNAL_URL ? loadConfig(process.env) : undefined;
+const signin: SigninSettings | undefined = config && {
+  rpId: config.webauthn.rpId,
+  origins: [...new Set([...config.webauthn.origins, ...config.webauthn.relatedOrigins])],
+  timeoutSeconds: config.webauthn.timeoutSeconds,
+  lifetimeSeconds: config.sessions.lifetimeSeconds,
+  rateLimit: config.sessions.rateLimit,
+  failureLimit: config.sessions.failureLimit,
+};
 
 /** As the server does (DATABASE_RETRIES, default 8): a deadlock victim runs again. */
 async function createRegistrationCode(token: string, userId: string) {
@@ -133,14 +149,36 @@ async function createRegistrationCodeOnce(token: string, userId: string) {
   }
 }
 
+interface GraphqlRequest {
+  query: string;
+  variables: { input: Record<string, unknown> };
+}
+
+/** Routes by the mutation the body names; sign-in failures answer 200 with `errors`, as GraphQL does. */
+function handle(request: http.IncomingMessage, { query, variables }: GraphqlRequest) {
+  if (query.includes("createSession(") || query.includes("setSession(")) {
+    if (!signin) throw new Error("the floor was started without the server's environment");
+    const address =
+      clientAddress(request.socket.remoteAddress, request.headers, config!.sessions.trustProxy) ??
+      "";
+    const run = query.includes("createSession(")
+      ? createSession(pool, signin, address)
+      : setSession(pool, signin, address, variables.input as Parameters<typeof setSession>[3]);
+    return run.then(
+      (data) => ({ status: 200, body: { data } }),
+      (error: Error) => ({ status: 200, body: { errors: [{ message: error.message }] } }),
+    );
+  }
+  const token = (request.headers.authorization ?? "").replace(/^Bearer /, "");
+  return createRegistrationCode(token, variables.input.userId as string);
+}
+
 const server = http.createServer((request, response) => {
   let raw = "";
   request.setEncoding("utf8");
   request.on("data", (chunk: string) => (raw += chunk));
   request.on("end", () => {
-    const token = (request.headers.authorization ?? "").replace(/^Bearer /, "");
-    const { variables } = JSON.parse(raw) as { variables: { input: { userId: string } } };
-    createRegistrationCode(token, variables.input.userId).then(
+    handle(request, JSON.parse(raw) as GraphqlRequest).then(
       ({ status, body }) => {
         response.writeHead(status, { "content-type": "application/json" });
         response.end(JSON.stringify(body));

@@ -15,7 +15,7 @@ export interface LoadResult {
 }
 
 /** utime + stime of a process, in ms (clock ticks are 10 ms on Linux). */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }

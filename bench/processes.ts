@@ -68,6 +68,11 @@ export function benchServerEnv(server: {
     SMTP_URL: server.sinkUrl,
     MAIL_FROM: "Bench <bench@bench.example>",
     SEND_RATE_LIMIT: "10000",
+    // The sign-in scenario: budgets no run comes near, and one trusted proxy hop so each
+    // simulated user can sign in from its own address (X-Forwarded-For). Nothing else reads it.
+    SIGNIN_RATE_LIMIT: "1000000",
+    SIGNIN_FAILURE_LIMIT: "1000000",
+    TRUST_PROXY: "1",
     PASSKEY_CODE_MAX_ACTIVE: "1000000",
     OUTBOX_POLL_MS: "100",
   };

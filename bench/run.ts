@@ -10,6 +10,8 @@ import { load } from "./load";
 import type { LoadResult, RequestFactory } from "./load";
 import { queueLinkMails, recreateDatabase, seed } from "./seed";
 import type { Seeded } from "./seed";
+import { loadSignIns, seedPasskeys } from "./signin";
+import type { SigninCredential } from "./signin";
 import { CountingSink } from "./sink";
 import {
   ROOT,
@@ -29,8 +31,13 @@ const { values: args } = parseArgs({
     profile: { type: "boolean", default: false },
     only: { type: "string" },
     connections: { type: "string" },
+    // Where sign-ins come from: "many" (default), each user its own address (X-Forwarded-For,
+    // TRUST_PROXY=1), as real users on their own devices; "one": all from 127.0.0.1, so every
+    // createSession spends from the same rate-limit row.
+    "signin-from": { type: "string", default: "many" },
   },
 });
+if (!["one", "many"].includes(args["signin-from"])) throw new Error("--signin-from one|many");
 const QUICK = args.quick;
 const ROUNDS = Number(args.rounds ?? (QUICK ? 1 : 3));
 const DURATION = Number(args.duration ?? (QUICK ? 1 : 5));
@@ -43,11 +50,14 @@ const CONNECTIONS = args.connections
 const DRAIN_MAILS = Number(args["drain-mails"] ?? (QUICK ? 200 : 5000));
 const ORGS = 10;
 const USERS_PER_ORG = QUICK ? 100 : 1000;
+/** Users who get a passkey for the sign-in scenario. */
+const SIGNIN_USERS = QUICK ? 200 : 2000;
 
 const MARIADB = process.env.BENCH_MARIADB_URL ?? "mysql://root@127.0.0.1:3306";
-const DATABASE = "plk_bench";
-const SERVER_PORT = 4411;
-const FLOOR_PORT = 4412;
+// Overridable so two checkouts on one machine can bench side by side.
+const DATABASE = process.env.BENCH_DATABASE ?? "plk_bench";
+const SERVER_PORT = Number(process.env.BENCH_PORT ?? 4411);
+const FLOOR_PORT = SERVER_PORT + 1;
 
 const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { details { sequence changeDate resourceOwner } code { id code } } }`;
 const ADD = `mutation { addPasskeyLink { details { sequence changeDate resourceOwner } link expiration } }`;
@@ -57,8 +67,12 @@ const ME = `{ me { id } }`;
 interface Scenario {
   name: string;
   floor: boolean;
-  requests: (seeded: Seeded) => RequestFactory;
+  /** One GraphQL request per unit; or `signin`: one unit is a whole sign-in (two requests). */
+  requests?: (seeded: Seeded) => RequestFactory;
+  signin?: true;
 }
+
+type Bench = Seeded & { credentials: SigninCredential[]; rpId: string; origin: string };
 
 /** Rotates through the seeded users so concurrent requests rarely wait on one user's row lock. */
 function rotating<T>(items: T[]): () => T {
@@ -105,7 +119,34 @@ const SCENARIOS: Scenario[] = [
       return () => ({ token: user().token, body: JSON.stringify({ query: ME }) });
     },
   },
+  {
+    // createSession + setSession, but no "create" in the name: `--only create` keeps meaning
+    // the link scenario.
+    name: "signin: discoverable passkey sign-in (2 requests: new session, passkey check)",
+    floor: true,
+    signin: true,
+  },
 ];
+
+const selected = (scenario: Scenario) => !args.only || scenario.name.includes(args.only);
+
+function run(
+  scenario: Scenario,
+  bench: Bench,
+  pid: number,
+  port: number,
+  connections: number,
+  seconds: number,
+): Promise<LoadResult> {
+  if (scenario.signin) {
+    return loadSignIns(pid, port, bench.credentials, connections, seconds, {
+      rpId: bench.rpId,
+      origin: bench.origin,
+      forwardedFor: args["signin-from"] === "many",
+    });
+  }
+  return load(pid, port, scenario.requests!(bench), connections, seconds);
+}
 
 function serverEnv(sinkUrl: string, masterKey: string): NodeJS.ProcessEnv {
   return benchServerEnv({
@@ -167,12 +208,20 @@ async function main(): Promise<void> {
   console.log(`seeding ${ORGS} organizations x ${USERS_PER_ORG} users into ${DATABASE} ...`);
   await recreateDatabase(MARIADB, DATABASE);
   const seeded = await seed(config, ORGS, USERS_PER_ORG);
+  const bench: Bench = {
+    ...seeded,
+    credentials: SCENARIOS.some((s) => s.signin && selected(s))
+      ? await seedPasskeys(`${MARIADB}/${DATABASE}`, seeded.users.slice(0, SIGNIN_USERS))
+      : [],
+    rpId: config.webauthn.rpId,
+    origin: config.webauthn.origins[0]!,
+  };
 
   const server = startProfiled("src/main.js", [], env);
   const floor = startProfiled(
     "bench/floor-server.js",
     [String(FLOOR_PORT), `${MARIADB}/${DATABASE}`],
-    { PATH: process.env.PATH },
+    env,
   );
   await waitUntilReady(`http://127.0.0.1:${SERVER_PORT}/readyz`);
   await new Promise((resolve) => floor.once("message", resolve));
@@ -187,25 +236,24 @@ async function main(): Promise<void> {
   }[] = [];
   try {
     // Warm both processes up (JIT, pools, buffer pool) before anything is measured.
-    for (const scenario of SCENARIOS.filter((s) => !args.only || s.name.includes(args.only))) {
+    for (const scenario of SCENARIOS.filter(selected)) {
       for (const target of scenario.floor
         ? (["floor", "server"] as const)
         : (["server"] as const)) {
         const port = target === "server" ? SERVER_PORT : FLOOR_PORT;
         const pid = (target === "server" ? server : floor).pid!;
-        await load(pid, port, scenario.requests(seeded), 16, QUICK ? 1 : 5);
+        await run(scenario, bench, pid, port, 16, QUICK ? 1 : 5);
       }
     }
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const scenario of SCENARIOS.filter((s) => !args.only || s.name.includes(args.only))) {
+      for (const scenario of SCENARIOS.filter(selected)) {
         for (const connections of CONNECTIONS) {
           const targets = scenario.floor ? (["floor", "server"] as const) : (["server"] as const);
           for (const target of round % 2 === 0 ? [...targets].reverse() : targets) {
             const port = target === "server" ? SERVER_PORT : FLOOR_PORT;
             const pid = (target === "server" ? server : floor).pid!;
-            const requests = scenario.requests(seeded);
-            await load(pid, port, requests, connections, WARMUP);
-            const result = await load(pid, port, requests, connections, DURATION);
+            await run(scenario, bench, pid, port, connections, WARMUP);
+            const result = await run(scenario, bench, pid, port, connections, DURATION);
             results.push({ scenario: scenario.name, target, connections, round, result });
             console.log(
               `round ${round} ${target.padEnd(6)} ${scenario.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors} cpu ${result.cpuMsPerRequest.toFixed(2)} ms/req rss ${rssMb(pid, "VmRSS")}/${rssMb(pid)} MB`,
@@ -272,6 +320,9 @@ async function main(): Promise<void> {
   }
   console.log(`\nmedians over ${ROUNDS} round(s) of ${DURATION}s after ${WARMUP}s warm-up\n`);
   console.log(lines.join("\n"));
+  console.log(
+    `(signin: the "req/s", latency and CPU columns are per sign-in, two requests; from ${args["signin-from"] === "many" ? "one address per user" : "one address"})`,
+  );
   console.log(`\nserver peak RSS during the load runs: ${serverRss ?? "?"} MB`);
   console.log(
     `outbox drain: ${drain.mails} mails in ${drain.seconds.toFixed(1)} s from readiness = ${drain.perSecond.toFixed(0)} mails/s (first to last mail ${drain.steady.toFixed(1)} s; server peak RSS ${drain.rss} MB)`,

@@ -1,0 +1,401 @@
+// The sign-in floor: what our discoverable sign-in does (src/services/sessions/session.service.ts,
+// createSession {challenges.webAuthN} then setSession {checks.webAuthN}), statement for statement
+// and with the same hashing and the same @simplewebauthn/server calls and options, in bare
+// mysql2 with no GraphQL, ORM or framework in between. Only the path the benchmark takes is
+// here: every refusal just rolls back with an error (the server commits a counted failure).
+import { timingSafeEqual } from "node:crypto";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
+import {
+  generateAuthenticationOptions,
+  verifyAuthenticationResponse,
+} from "@simplewebauthn/server";
+import type mysql from "mysql2/promise";
+import { uuidV7 } from "../src/core/clock";
+import { PASSKEY_TOKEN_EVENTS, SESSION_EVENTS } from "../src/core/event-names";
+import { newChallenge, newSessionToken, sha256Hex } from "../src/services/sessions/session-token";
+import { clientKey } from "../src/services/sessions/signin-rate-limit";
+import { credentialHash } from "../src/services/passkeys/relying-party";
+
+export interface SigninSettings {
+  rpId: string;
+  origins: string[];
+  /** WEBAUTHN_TIMEOUT_SECONDS, SESSION_LIFETIME_SECONDS, SIGNIN_RATE_LIMIT, SIGNIN_FAILURE_LIMIT */
+  timeoutSeconds: number;
+  lifetimeSeconds: number;
+  rateLimit: number;
+  failureLimit: number;
+}
+
+type Row = mysql.RowDataPacket;
+type Header = mysql.ResultSetHeader;
+
+class Refused extends Error {}
+
+const windowStart = (now: Date) => new Date(now.getTime() - (now.getTime() % 60_000));
+
+/** As the server runs its transactions: a deadlock victim runs again (DATABASE_RETRIES 8). */
+async function transaction<T>(
+  pool: mysql.Pool,
+  work: (connection: mysql.PoolConnection) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const connection = await pool.getConnection();
+    try {
+      await connection.query("START TRANSACTION");
+      const result = await work(connection);
+      await connection.query("COMMIT");
+      return result;
+    } catch (error) {
+      await connection.query("ROLLBACK");
+      if ((error as { errno?: number }).errno !== 1213 || attempt >= 8) throw error;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.random() * Math.min(250, 5 * 2 ** attempt)),
+      );
+    } finally {
+      connection.release();
+    }
+  }
+}
+
+/** SigninRateLimit.spend: one unit of the address's budget in this minute. */
+async function spend(
+  connection: mysql.PoolConnection,
+  kind: string,
+  address: string,
+  limit: number,
+  now: Date,
+) {
+  const key = [clientKey(address), kind, windowStart(now)];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const [raised] = await connection.query<Header>(
+      "UPDATE `signin_budgets` SET `used` = used + 1 WHERE client_key = ? AND kind = ? AND window_start = ? AND used < ?",
+      [...key, limit],
+    );
+    if (raised.affectedRows === 1) return;
+    const [existing] = await connection.query<Row[]>(
+      "SELECT COUNT(1) AS `cnt` FROM `signin_budgets` `b` WHERE `b`.`client_key` = ? AND `b`.`kind` = ? AND `b`.`window_start` = ?",
+      key,
+    );
+    if (Number(existing[0]!.cnt) > 0) throw new Refused("SESSION-rate-limited");
+    try {
+      await connection.query(
+        "INSERT INTO `signin_budgets`(`client_key`, `kind`, `window_start`, `used`) VALUES (?, ?, ?, ?)",
+        [...key, 1],
+      );
+      return;
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== 1062) throw error;
+    }
+  }
+  throw new Refused("SESSION-rate-limited");
+}
+
+/** createSession {challenges.webAuthN}, anonymous: a session in the default organization. */
+export async function createSession(pool: mysql.Pool, settings: SigninSettings, address: string) {
+  const token = newSessionToken();
+  const sessionId = uuidV7.next();
+  const { now, organizationId, challenge } = await transaction(pool, async (connection) => {
+    const now = new Date();
+    await spend(connection, "attempt", address, settings.rateLimit, now);
+    const [instance] = await connection.query<Row[]>(
+      "SELECT `i`.`default_organization_id` AS `id` FROM `instance` `i`",
+    );
+    const organizationId = instance[0]?.id as string | undefined;
+    if (!organizationId) throw new Refused("ORG-not-found");
+    await connection.query(
+      "INSERT INTO `sessions`(`id`, `user_id`, `organization_id`, `token_hash`, `check_user_id`, `login_name_key`, `user_checked_at`, `passkey_id`, `granted_by`, `webauthn_checked_at`, `user_verified`, `failed_checks`, `sequence`, `created_at`, `changed_at`, `expires_at`, `pending_until`, `terminated_at`) VALUES (?, NULL, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, NULL)",
+      [
+        sessionId,
+        organizationId,
+        sha256Hex(token),
+        0,
+        0,
+        0,
+        now,
+        now,
+        new Date(now.getTime() + settings.lifetimeSeconds * 1000),
+        new Date(now.getTime() + settings.timeoutSeconds * 1000),
+      ],
+    );
+    // A new challenge replaces the open one (none yet, but the statement runs, as on the server).
+    await connection.query(
+      "UPDATE `session_challenges` SET `consumed_at` = ? WHERE session_id = ? AND consumed_at IS NULL",
+      [now, sessionId],
+    );
+    const challenge = newChallenge();
+    await connection.query(
+      "INSERT INTO `session_challenges`(`id`, `session_id`, `challenge_hash`, `created_at`, `expires_at`, `consumed_at`) VALUES (?, ?, ?, ?, ?, NULL)",
+      [
+        uuidV7.next(),
+        sessionId,
+        sha256Hex(challenge),
+        now,
+        new Date(now.getTime() + settings.timeoutSeconds * 1000),
+      ],
+    );
+    return { now, organizationId, challenge };
+  });
+  const publicKey = await generateAuthenticationOptions({
+    rpID: settings.rpId,
+    challenge: Buffer.from(challenge, "base64url"),
+    timeout: settings.timeoutSeconds * 1000,
+    userVerification: "required",
+    allowCredentials: [],
+  });
+  return {
+    createSession: {
+      details: { sequence: "0", changeDate: now.toISOString(), resourceOwner: organizationId },
+      sessionId,
+      sessionToken: token,
+      challenges: { webAuthN: { publicKeyCredentialRequestOptions: { publicKey } } },
+    },
+  };
+}
+
+const SESSION_COLUMNS = [
+  "id",
+  "user_id",
+  "organization_id",
+  "token_hash",
+  "check_user_id",
+  "login_name_key",
+  "user_checked_at",
+  "passkey_id",
+  "granted_by",
+  "webauthn_checked_at",
+  "user_verified",
+  "failed_checks",
+  "sequence",
+  "created_at",
+  "changed_at",
+  "expires_at",
+  "pending_until",
+  "terminated_at",
+]
+  .map((column) => `\`s\`.\`${column}\` AS \`s_${column}\``)
+  .join(", ");
+
+const USER_COLUMNS = [
+  "id",
+  "organization_id",
+  "type",
+  "state",
+  "username",
+  "username_key",
+  "email",
+  "email_verified",
+  "given_name",
+  "family_name",
+  "display_name",
+  "preferred_language",
+  "sequence",
+  "created_at",
+  "updated_at",
+]
+  .map((column) => `\`users\`.\`${column}\``)
+  .join(", ");
+
+/** setSession {checks.webAuthN} on a fresh discoverable session: verify, bind, rotate. */
+export async function setSession(
+  pool: mysql.Pool,
+  settings: SigninSettings,
+  address: string,
+  input: {
+    sessionId: string;
+    sessionToken: string;
+    checks: { webAuthN: { credentialAssertionData: Record<string, unknown> } };
+  },
+) {
+  const response = input.checks.webAuthN.credentialAssertionData;
+  const presented = sha256Hex(input.sessionToken);
+  const token = newSessionToken();
+  return transaction(pool, async (connection) => {
+    const [sessions] = await connection.query<Row[]>(
+      `SELECT ${SESSION_COLUMNS} FROM \`sessions\` \`s\` WHERE \`s\`.\`id\` = ? FOR UPDATE`,
+      [input.sessionId],
+    );
+    const session = sessions[0];
+    if (!session) throw new Refused("SESSION-not-found");
+    const stored = Buffer.from(session.s_token_hash as string, "hex");
+    const given = Buffer.from(presented, "hex");
+    if (stored.length !== given.length || !timingSafeEqual(stored, given))
+      throw new Refused("SESSION-token-invalid");
+    const now = new Date();
+    if (session.s_terminated_at !== null) throw new Refused("SESSION-terminated");
+    const pendingUntil = new Date(session.s_pending_until as Date);
+    const expiresAt = new Date(session.s_expires_at as Date);
+    if (Math.min(pendingUntil.getTime(), expiresAt.getTime()) <= now.getTime())
+      throw new Refused("SESSION-expired");
+    // SigninRateLimit.requireLeft: the address's failures this minute.
+    const [failures] = await connection.query<Row[]>(
+      "SELECT `b`.`used` AS `used` FROM `signin_budgets` `b` WHERE `b`.`client_key` = ? AND `b`.`kind` = ? AND `b`.`window_start` = ?",
+      [clientKey(address), "failure", windowStart(now)],
+    );
+    if (failures[0] && Number(failures[0].used) >= settings.failureLimit)
+      throw new Refused("SESSION-rate-limited");
+    const clientData = JSON.parse(
+      Buffer.from(
+        (response.response as { clientDataJSON: string }).clientDataJSON,
+        "base64url",
+      ).toString("utf8"),
+    ) as { challenge: string; type: string; crossOrigin?: boolean };
+    const [consumed] = await connection.query<Header>(
+      "UPDATE `session_challenges` SET `consumed_at` = ? WHERE session_id = ? AND consumed_at IS NULL AND expires_at > ? AND challenge_hash = ?",
+      [now, session.s_id, now, sha256Hex(clientData.challenge)],
+    );
+    if (consumed.affectedRows !== 1) throw new Refused("SESSION-webauthn-no-challenge");
+    if (clientData.crossOrigin === true || clientData.type !== "webauthn.get")
+      throw new Refused("SESSION-webauthn-invalid");
+    const credentialId = response.id as string;
+    const [passkeys] = await connection.query<Row[]>(
+      "SELECT `p`.`id` AS `p_id`, `p`.`user_id` AS `p_user_id`, `p`.`credential_id` AS `p_credential_id`, `p`.`public_key` AS `p_public_key`, `p`.`sign_count` AS `p_sign_count`, `p`.`transports` AS `p_transports`, `p`.`granted_by` AS `p_granted_by`, `p`.`clone_warning` AS `p_clone_warning`, `p`.`clone_notified_at` AS `p_clone_notified_at`, `p`.`name` AS `p_name` FROM `passkeys` `p` WHERE `p`.`credential_hash` = ?",
+      [credentialHash(credentialId)],
+    );
+    const passkey = passkeys[0];
+    if (!passkey) throw new Refused("SESSION-webauthn-unknown-credential");
+    const [users] = await connection.query<Row[]>(
+      `SELECT ${USER_COLUMNS}, m.scope_id AS \`roleScope\` FROM \`users\` LEFT JOIN memberships m ON m.user_id = \`users\`.\`id\` WHERE \`users\`.\`id\` = ? FOR UPDATE`,
+      [passkey.p_user_id],
+    );
+    const user = users[0];
+    if (!user || user.state === "REMOVED") throw new Refused("SESSION-webauthn-unknown-credential");
+    const userHandle = (response.response as { userHandle?: string }).userHandle;
+    if (userHandle && userHandle !== Buffer.from(user.id as string, "utf8").toString("base64url"))
+      throw new Refused("SESSION-webauthn-invalid");
+    const { verified, authenticationInfo } = await verifyAuthenticationResponse({
+      response: response as unknown as AuthenticationResponseJSON,
+      expectedChallenge: clientData.challenge,
+      expectedOrigin: settings.origins,
+      expectedRPID: settings.rpId,
+      expectedType: "webauthn.get",
+      requireUserVerification: true,
+      credential: {
+        id: passkey.p_credential_id as string,
+        publicKey: Buffer.from(passkey.p_public_key as string, "base64url"),
+        counter: 0,
+        transports: passkey.p_transports
+          ? (JSON.parse(passkey.p_transports as string) as never[])
+          : [],
+      },
+    });
+    if (!verified || !authenticationInfo.userVerified)
+      throw new Refused("SESSION-webauthn-invalid");
+    const storedCount = Number(passkey.p_sign_count);
+    const counted = authenticationInfo.newCounter;
+    if (counted !== 0 && counted <= storedCount) throw new Refused("SESSION-webauthn-clone");
+    if (user.state !== "ACTIVE") throw new Refused("SESSION-user-inactive");
+    const rose = counted > storedCount;
+    const [recorded] = await connection.query<Header>(
+      rose
+        ? "UPDATE `passkeys` SET `backed_up` = ?, `last_used_at` = ?, `sign_count` = ? WHERE id = ?"
+        : "UPDATE `passkeys` SET `backed_up` = ?, `last_used_at` = ? WHERE id = ?",
+      [
+        authenticationInfo.credentialBackedUp ? 1 : 0,
+        now,
+        ...(rose ? [counted] : []),
+        passkey.p_id,
+      ],
+    );
+    if (recorded.affectedRows !== 1) throw new Refused("SESSION-webauthn-unknown-credential");
+    // The user's event (EventStore.append: the sequence bump, then the insert).
+    const [bumped] = await connection.query<Header>(
+      "UPDATE users SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?",
+      [1, user.id],
+    );
+    const eventDate = new Date();
+    await connection.query(
+      "INSERT INTO `events` (`aggregate_type`, `aggregate_id`, `sequence`, `event_type`, `payload`, `creator`, `resource_owner`, `created_at`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      [
+        "user",
+        user.id,
+        Number(bumped.insertId),
+        rose ? PASSKEY_TOKEN_EVENTS.signCountChanged : PASSKEY_TOKEN_EVENTS.checkSucceeded,
+        JSON.stringify(
+          rose ? { passkeyId: passkey.p_id, signCount: counted } : { passkeyId: passkey.p_id },
+        ),
+        user.id,
+        user.organization_id,
+        eventDate,
+      ],
+    );
+    // Which passkeys verified the session.
+    const [linked] = await connection.query<Row[]>(
+      "SELECT COUNT(1) AS `cnt` FROM `session_passkeys` `l` WHERE `l`.`session_id` = ? AND `l`.`passkey_id` = ?",
+      [session.s_id, passkey.p_id],
+    );
+    if (Number(linked[0]!.cnt) === 0) {
+      await connection.query(
+        "INSERT INTO `session_passkeys`(`session_id`, `passkey_id`) VALUES (?, ?)",
+        [session.s_id, passkey.p_id],
+      );
+    }
+    // The compare-and-set on the token, with the session's new state.
+    const [rotated] = await connection.query<Header>(
+      "UPDATE `sessions` SET `user_id` = ?, `organization_id` = ?, `check_user_id` = ?, `login_name_key` = ?, `user_checked_at` = ?, `passkey_id` = ?, `granted_by` = ?, `webauthn_checked_at` = ?, `user_verified` = ?, `changed_at` = ?, `token_hash` = ? WHERE id = ? AND token_hash = ?",
+      [
+        user.id,
+        user.organization_id,
+        null,
+        null,
+        session.s_user_checked_at ?? now,
+        passkey.p_id,
+        passkey.p_granted_by,
+        now,
+        1,
+        now,
+        sha256Hex(token),
+        session.s_id,
+        presented,
+      ],
+    );
+    if (rotated.affectedRows !== 1) throw new Refused("SESSION-token-invalid");
+    // The session's events: added, user.checked, webAuthN.checked, token.set.
+    const [sessionBumped] = await connection.query<Header>(
+      "UPDATE sessions SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?",
+      [4, session.s_id],
+    );
+    const last = Number(sessionBumped.insertId);
+    const sessionEventDate = new Date();
+    const events: [string, Record<string, unknown>][] = [
+      [SESSION_EVENTS.added, {}],
+      [SESSION_EVENTS.userChecked, { userId: user.id }],
+      [SESSION_EVENTS.webAuthNChecked, { passkeyId: passkey.p_id, userVerified: true }],
+      [SESSION_EVENTS.tokenSet, {}],
+    ];
+    await connection.query(
+      `INSERT INTO \`events\` (\`aggregate_type\`, \`aggregate_id\`, \`sequence\`, \`event_type\`, \`payload\`, \`creator\`, \`resource_owner\`, \`created_at\`) VALUES ${events.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+      events.flatMap(([type, payload], index) => [
+        "session",
+        session.s_id,
+        last - events.length + 1 + index,
+        type,
+        JSON.stringify(payload),
+        user.id,
+        user.organization_id,
+        sessionEventDate,
+      ]),
+    );
+    // The Signal API payloads.
+    const [accepted] = await connection.query<Row[]>(
+      "SELECT `p`.`credential_id` AS `p_credential_id`, `p`.`id` AS `p_id` FROM `passkeys` `p` WHERE `p`.`user_id` = ? ORDER BY `p`.`created_at` ASC",
+      [user.id],
+    );
+    return {
+      setSession: {
+        details: {
+          sequence: String(last),
+          changeDate: sessionEventDate.toISOString(),
+          resourceOwner: user.organization_id as string,
+        },
+        sessionToken: token,
+        signals: {
+          rpId: settings.rpId,
+          userId: Buffer.from(user.id as string, "utf8").toString("base64url"),
+          allAcceptedCredentialIds: accepted.map((row) => row.p_credential_id as string),
+          name: user.username as string,
+          displayName: user.display_name as string,
+        },
+      },
+    };
+  });
+}
