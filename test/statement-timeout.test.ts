@@ -4,7 +4,7 @@
 // another connection (the busy timeout).
 import mysql from "mysql2/promise";
 import { createDataSource } from "../src/db/data-source";
-import { addMachine, addOrg } from "./helpers/fixtures";
+import { addHuman, addMachine, addOrg } from "./helpers/fixtures";
 import type { TestApp, TestDatabase } from "./helpers/harness";
 import { TEST_DB, createTestDatabase, startTestApp } from "./helpers/harness";
 import type { TcpProxy } from "./helpers/tcp-proxy";
@@ -12,6 +12,7 @@ import { startTcpProxy } from "./helpers/tcp-proxy";
 
 const TIMEOUT_MS = 2000;
 const ADD_PAT = `mutation($input: AddPersonalAccessTokenInput!) { addPersonalAccessToken(input: $input) { tokenId } }`;
+const CREATE_CODE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { code { id } } }`;
 const ADD_ORG = `mutation($input: AddOrganizationInput!) { addOrganization(input: $input) { organizationId } }`;
 
 let database: TestDatabase;
@@ -75,6 +76,23 @@ mariadb("MariaDB", () => {
       await holder.end();
     }
     await t.ok(ADD_PAT, { input: { userId } });
+  });
+
+  it("bounds the batched write transactions' pool alike (createPasskeyRegistrationLink)", async () => {
+    const org = await addOrg(t);
+    const userId = await addHuman(t, org);
+    const holder = await mysql.createConnection(database.url);
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT id FROM users WHERE id = ? FOR UPDATE", [userId]);
+      const { result, ms } = await timed(CREATE_CODE, { input: { userId, returnCode: true } });
+      expectUnavailable(result);
+      expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
+      expect(ms).toBeLessThan(TIMEOUT_MS + 3000);
+    } finally {
+      await holder.end();
+    }
+    await t.ok(CREATE_CODE, { input: { userId, returnCode: true } });
   });
 
   it("answers UNAVAILABLE within seconds while the database stalls without closing", async () => {
