@@ -1,7 +1,9 @@
 // The floor: a bare node:http + mysql2 server that runs, per request, the same SQL statements our
-// createPasskeyRegistrationLink (returnCode) runs — the caller with its roles; then in one
-// transaction the target user FOR UPDATE, the code, the sequence bump and the event — with no
-// GraphQL, ORM or framework in between. createSession and setSession run the sign-in floor
+// createPasskeyRegistrationLink (returnCode) runs, batched as the server batches them — the
+// caller with its roles; then in one transaction, on a connection of a second pool that allows
+// multi-statement batches (as src/db/statement-batch.ts), START TRANSACTION with the target user
+// FOR UPDATE, the code, then the sequence bump, the event and COMMIT — with no GraphQL, ORM or
+// framework in between. createSession and setSession run the sign-in floor
 // (bench/floor-signin.ts).
 // Started as its own process by bench/run.ts, with the server's environment (for the sign-in
 // settings: RP ID, origins, timeouts, limits, TRUST_PROXY):
@@ -16,7 +18,7 @@ import { createSession, setSession } from "./floor-signin";
 import type { SigninSettings } from "./floor-signin";
 
 const [, , portArg, databaseUrl] = process.argv;
-const pool = mysql.createPool({
+const options = {
   uri: databaseUrl!,
   connectionLimit: 10,
   timezone: "Z",
@@ -24,12 +26,17 @@ const pool = mysql.createPool({
   // The same driver options as the server (see src/db/data-source.ts).
   enableKeepAlive: true,
   trace: false,
-});
+};
+const pool = mysql.createPool(options);
+/** The server's second pool (src/db/statement-batch.ts): write transactions, batched. */
+const batches = mysql.createPool({ ...options, multipleStatements: true });
 // The server's session settings (src/db/galera.ts): READ COMMITTED on every connection. Without
 // it the floor's INSERT … SELECT guard takes next-key locks and its requests deadlock.
-pool.pool.on("connection", (connection) => {
-  connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-});
+for (const each of [pool, batches]) {
+  each.pool.on("connection", (connection) => {
+    connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+  });
+}
 const codeKey = randomBytes(32);
 const config = process.env.EXTERNAL_URL ? loadConfig(process.env) : undefined;
 const signin: SigninSettings | undefined = config && {
@@ -64,14 +71,13 @@ async function createRegistrationCodeOnce(token: string, userId: string) {
   const caller = callers[0];
   if (!caller || caller.state !== "ACTIVE")
     return { status: 401, body: { errors: [{ message: "invalid token" }] } };
-  const connection = await pool.getConnection();
+  const connection = await batches.getConnection();
   try {
-    await connection.query("START TRANSACTION");
-    const [users] = await connection.query<mysql.RowDataPacket[]>(
-      "SELECT users.id, users.organization_id, users.type, users.state, users.username, users.username_key, users.email, users.email_verified, users.given_name, users.family_name, users.display_name, users.preferred_language, users.sequence, users.created_at, users.updated_at, m.scope_id AS roleScope FROM users LEFT JOIN memberships m ON m.user_id = users.id WHERE users.id = ? FOR UPDATE",
+    const [results] = await connection.query<mysql.RowDataPacket[][]>(
+      "START TRANSACTION;\nSELECT users.id, users.organization_id, users.type, users.state, users.username, users.username_key, users.email, users.email_verified, users.given_name, users.family_name, users.display_name, users.preferred_language, users.sequence, users.created_at, users.updated_at, m.scope_id AS roleScope FROM users LEFT JOIN memberships m ON m.user_id = users.id WHERE users.id = ? FOR UPDATE",
       [userId],
     );
-    const user = users[0];
+    const user = results[1]![0];
     if (!user) throw new Error("user not found");
     const permitted = callers.some(
       (row) =>
@@ -84,8 +90,8 @@ async function createRegistrationCodeOnce(token: string, userId: string) {
     const now = new Date();
     const expiresAt = new Date(now.getTime() + 3_600_000);
     // The server's insert carries the active-code cap as its guard (PASSKEY_CODE_MAX_ACTIVE).
-    await connection.query(
-      "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, granted_by, created_at, expires_at, ended_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL FROM (SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ? AND state = 'ACTIVE' AND expires_at > ?) AS active WHERE active.n < ?",
+    const [inserted] = await connection.query<mysql.ResultSetHeader>(
+      "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, granted_by, created_at, expires_at, ended_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL FROM (SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ? AND state = ? AND expires_at > ?) AS active WHERE active.n < ?",
       [
         codeId,
         user.id,
@@ -99,18 +105,19 @@ async function createRegistrationCodeOnce(token: string, userId: string) {
         now,
         expiresAt,
         user.id,
+        "ACTIVE",
         now,
         1_000_000,
       ],
     );
-    const [bumped] = await connection.query<mysql.ResultSetHeader>(
-      "UPDATE users SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?",
-      [1, user.id],
-    );
-    const sequence = bumped.insertId;
+    if (inserted.affectedRows !== 1) throw new Error("too many active codes");
+    // Numbered from the sequence read under the row lock; bump, event and COMMIT in one batch.
+    const sequence = Number(user.sequence) + 1;
     await connection.query(
-      "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, payload, creator, resource_owner, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "UPDATE users SET sequence = sequence + ? WHERE id = ?;\nINSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, payload, creator, resource_owner, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?);\nCOMMIT",
       [
+        1,
+        user.id,
         "user",
         user.id,
         sequence,
@@ -121,7 +128,6 @@ async function createRegistrationCodeOnce(token: string, userId: string) {
         now,
       ],
     );
-    await connection.query("COMMIT");
     return {
       status: 200,
       body: {
@@ -195,4 +201,5 @@ server.listen(Number(portArg), "127.0.0.1", () => process.send?.("ready"));
 process.on("SIGTERM", () => {
   server.close();
   void pool.end();
+  void batches.end();
 });

@@ -1,22 +1,38 @@
-// How many exchanges with the database a request costs (issue 21). On MySQL/MariaDB every call of
-// a pooled mysql2 connection's `query`/`execute` is one network round trip (a multi-statement
-// batch is one call); on SQLite the count is of statements TypeORM's runner sends (in process).
-// The background jobs are stopped while counting, so only the request's own statements count.
+// How many exchanges with the database a request costs (issue 21). On MySQL/MariaDB every command
+// a mysql2 connection sends is one network round trip (a multi-statement batch is one command);
+// commands are counted where mysql2 queues them, for every connection of the process: the general
+// pool's and the write batches' pool's (src/db/statement-batch.ts) alike. On SQLite the count is
+// of statements TypeORM's runner sends (in process). The background jobs are stopped while
+// counting, so only the request's own statements count.
+import type { EntityManager } from "typeorm";
 import type { TestApp } from "./helpers/harness";
 import { startTestApp, TEST_DB } from "./helpers/harness";
 import { addHuman, addOrg, DETAILS } from "./helpers/fixtures";
 
 const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { ${DETAILS} code { id code } } }`;
 
-/** Today's counts, so they cannot silently grow (issue 21 brings MySQL/MariaDB to 4). */
-const CREATE_ROUND_TRIPS = TEST_DB === "mariadb" ? 7 : 7;
+/**
+ * The counts, so they cannot silently grow. MySQL/MariaDB: the token with its roles; START
+ * TRANSACTION with the user's locking read; the guarded code INSERT; the sequence bump, the
+ * event and COMMIT. SQLite (no network) keeps one statement per exchange.
+ */
+const CREATE_ROUND_TRIPS = TEST_DB === "mariadb" ? 4 : 7;
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/** A mysql2 command as queued: a Query carries its (formatted) SQL. */
+interface Command {
+  sql?: string;
+  onResult?: (error: Error | null) => void;
+  emit(event: string): boolean;
+}
 
 /** Records the SQL of every round trip the app's database connections make while `recording`. */
 class RoundTripCounter {
   recording = false;
   readonly sql: string[] = [];
+  /** MySQL/MariaDB: fails the next command `failNext` matches with `error`, without sending it. */
+  failNext?: { matches: (sql: string) => boolean; error: Error };
   private readonly restore: (() => void)[] = [];
 
   async install(t: TestApp): Promise<void> {
@@ -31,29 +47,51 @@ class RoundTripCounter {
         pool.getConnection((e, c) => (e ? reject(e) : resolve(c as { release(): void }))),
       );
       connection.release();
-      for (const name of ["query", "execute"]) this.wrap(connection, name);
+      // Every query, execute, prepare or ping of every connection (of any pool) goes through
+      // mysql2's addCommand on this shared prototype.
+      this.wrap(connection, "addCommand", (command) => {
+        const cmd = command as Command;
+        const sql = typeof cmd.sql === "string" ? cmd.sql : cmd.constructor.name;
+        if (this.recording) this.sql.push(sql);
+        const failure = this.failNext;
+        if (failure && typeof cmd.sql === "string" && failure.matches(cmd.sql)) {
+          this.failNext = undefined;
+          setImmediate(() => {
+            cmd.onResult?.(failure.error);
+            cmd.emit("end");
+          });
+          return true;
+        }
+        return false;
+      });
     } else {
       const runner = db.dataSource.createQueryRunner();
-      this.wrap(runner, "query");
+      this.wrap(runner, "query", (first) => {
+        if (this.recording) {
+          this.sql.push(
+            typeof first === "string" ? first : String((first as { sql?: string }).sql),
+          );
+        }
+        return false;
+      });
       await runner.release();
     }
   }
 
-  /** Wraps `name` where the prototype chain of `instance` defines it. */
-  private wrap(instance: object, name: string): void {
-    let owner: object | null = instance;
+  /**
+   * Wraps `name` where the prototype chain of `instance` defines it; `before` sees the first
+   * argument and returns true to swallow the call.
+   */
+  private wrap(instance: object, name: string, before: (first: unknown) => boolean): void {
+    let owner: object | null = Object.getPrototypeOf(instance) as object | null;
     while (owner && !Object.prototype.hasOwnProperty.call(owner, name)) {
       owner = Object.getPrototypeOf(owner) as object | null;
     }
-    if (!owner) throw new Error(`no ${name} on the connection`);
+    if (!owner) throw new Error(`no ${name} on the connection's prototypes`);
     const target = owner as Record<string, Method>;
     const original = target[name]!;
-    const record = (first: unknown) => {
-      if (!this.recording) return;
-      this.sql.push(typeof first === "string" ? first : String((first as { sql?: string }).sql));
-    };
     target[name] = function (this: unknown, ...args: unknown[]) {
-      record(args[0]);
+      if (before(args[0])) return args[0];
       return original.apply(this, args);
     };
     this.restore.push(() => {
@@ -109,6 +147,14 @@ describe("round trips per request", () => {
         count: CREATE_ROUND_TRIPS,
         sql: expect.any(Array),
       });
+      if (TEST_DB === "mariadb") {
+        // The batches are the write pool's: were its commands not counted, these would fail.
+        expect(sql[1]).toMatch(/^START TRANSACTION;\s*SELECT [^;]* FOR UPDATE$/);
+        expect(sql[2]).toMatch(/^INSERT INTO `passkey_codes`[^;]*$/);
+        expect(sql[3]).toMatch(
+          /^UPDATE users SET sequence = sequence \+ 1 WHERE id = [^;]*;\s*INSERT INTO `events`[^;]*;\s*COMMIT$/,
+        );
+      }
     }
   });
 
@@ -147,4 +193,155 @@ describe("round trips per request", () => {
     // The next mint after the refusal still numbers its event right after the last one.
     expect(Number(events!.n)).toBe(Number(user!.sequence));
   });
+
+  it("a batch failing midway writes nothing: the event's statement fails, the code is rolled back", async () => {
+    const orgId = await addOrg(t);
+    const userId = await addHuman(t, orgId);
+    const { db } = t.app.services;
+    const sequenceOf = async () =>
+      Number(
+        (
+          await db.read((m) =>
+            m.query<{ sequence: number | string }[]>("SELECT sequence FROM users WHERE id = ?", [
+              userId,
+            ]),
+          )
+        )[0]!.sequence,
+      );
+    const before = await sequenceOf();
+    // An event already numbered where the next one goes: the event INSERT (sent with the bump
+    // and COMMIT on MySQL/MariaDB) fails on the primary key, after the code's INSERT ran.
+    await db.transaction((tx) =>
+      tx.query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, payload, creator, resource_owner, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+          "user",
+          userId,
+          before + 1,
+          "test.blocker",
+          "{}",
+          userId,
+          orgId,
+          new Date().toISOString().replace("T", " ").replace("Z", ""),
+        ],
+      ),
+    );
+    const sql = await counter.count(async () => {
+      const refused = await t.gql(CREATE, { input: { userId, returnCode: true } });
+      expect(refused.errors?.[0]?.extensions.grpcCode).toBe(13);
+    });
+    if (TEST_DB === "mariadb") expect(sql.at(-1)).toBe("ROLLBACK");
+    const [codes] = await db.read((m) =>
+      m.query<{ n: number | string }[]>(
+        "SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ?",
+        [userId],
+      ),
+    );
+    expect(Number(codes!.n)).toBe(0);
+    expect(await sequenceOf()).toBe(before);
+  });
+
+  (TEST_DB === "mariadb" ? it : it.skip)(
+    "a deadlock (or Galera certification failure) at COMMIT retries the whole transaction",
+    async () => {
+      const orgId = await addOrg(t);
+      const userId = await addHuman(t, orgId);
+      const deadlock = Object.assign(new Error("Deadlock found when trying to get lock"), {
+        errno: 1213,
+        code: "ER_LOCK_DEADLOCK",
+      });
+      counter.failNext = { matches: (sql) => /;\s*COMMIT$/.test(sql), error: deadlock };
+      const sql = await counter.count(() =>
+        t.ok(CREATE, { input: { userId, returnCode: true } }).then((data) => {
+          expect(String(data.createPasskeyRegistrationLink.details.sequence)).toBe("2");
+        }),
+      );
+      expect(counter.failNext).toBeUndefined();
+      // The failed attempt (3 exchanges), its ROLLBACK, the second attempt (3): the token once.
+      expect(sql).toHaveLength(1 + 3 + 1 + 3);
+      expect(sql[4]).toBe("ROLLBACK");
+      const { db } = t.app.services;
+      const [row] = await db.read((m) =>
+        m.query<{ codes: number | string; events: number | string; sequence: number | string }[]>(
+          "SELECT (SELECT COUNT(*) FROM passkey_codes WHERE user_id = ?) AS codes, (SELECT COUNT(*) FROM events WHERE aggregate_id = ?) AS events, sequence FROM users WHERE id = ?",
+          [userId, userId, userId],
+        ),
+      );
+      expect([Number(row!.codes), Number(row!.events), Number(row!.sequence)]).toEqual([1, 2, 2]);
+    },
+  );
+
+  (TEST_DB === "mariadb" ? it : it.skip)(
+    "a failed exchange ends a batched transaction, even when the work caught the failure",
+    async () => {
+      // The failure of an exchange belongs to all it carried: here a deferred INSERT fails and
+      // the statement the caller awaited never runs, yet the caller sees the failure as its own.
+      // Going on from it would commit without the deferred write.
+      const { db } = t.app.services;
+      await db.read((m) => m.query("CREATE TABLE batch_probe (id INT PRIMARY KEY)"));
+      try {
+        await db.read((m) => m.query("INSERT INTO batch_probe VALUES (1)"));
+        await expect(
+          db.transaction(
+            async (tx) => {
+              await db.defer(tx, "INSERT INTO batch_probe VALUES (?)", [1]);
+              await db.query(tx, "INSERT INTO batch_probe VALUES (?)", [2]).catch(() => undefined);
+              await db.query(tx, "INSERT INTO batch_probe VALUES (?)", [3]);
+            },
+            { batched: true },
+          ),
+        ).rejects.toThrow(/Duplicate entry/);
+        const rows = await db.read((m) =>
+          m.query<{ id: number }[]>("SELECT id FROM batch_probe ORDER BY id"),
+        );
+        expect(rows.map((row) => row.id)).toEqual([1]);
+      } finally {
+        await db.read((m) => m.query("DROP TABLE batch_probe"));
+      }
+    },
+  );
+
+  (TEST_DB === "mariadb" ? it : it.skip)(
+    "a batched transaction sends only fixed statements, and runs anything else unbatched",
+    async () => {
+      const { db } = t.app.services;
+      const batched = <T>(work: (tx: EntityManager) => Promise<T>) =>
+        db.transaction(work, { batched: true });
+      for (const text of [
+        "SELECT 1; SELECT 2",
+        "SELECT 'a'",
+        "SELECT 1 -- x",
+        "SELECT 1 /* x */",
+      ]) {
+        await expect(batched((tx) => db.query(tx, text, []))).rejects.toThrow(/fixed SQL/);
+      }
+      // A value is a value, whatever it holds.
+      const [echo] = await batched((tx) =>
+        db.query<{ v: string }[]>(tx, "SELECT ? AS v", ["x'; DROP TABLE users; -- \\"]),
+      );
+      expect(echo!.v).toBe("x'; DROP TABLE users; -- \\");
+      // A query builder (or tx.query) in a batched transaction: rolled back, run again unbatched.
+      const sql = await counter.count(() =>
+        batched((tx) => tx.query("SELECT 1 AS one")).then((rows) =>
+          expect(rows).toEqual([{ one: 1 }]),
+        ),
+      );
+      expect(sql).toEqual(["START TRANSACTION", "SELECT 1 AS one", "COMMIT"]);
+      // Even when `work` catches the refusal and goes on: that attempt does not commit.
+      const again = await counter.count(() =>
+        batched(async (tx) => {
+          await tx.query("SELECT 1 AS one").catch(() => undefined);
+          return db.query<{ two: number }[]>(tx, "SELECT 2 AS two", []);
+        }).then((rows) => expect(rows).toEqual([{ two: 2 }])),
+      );
+      expect(again).toEqual([
+        "START TRANSACTION;\nSELECT 2 AS two",
+        "ROLLBACK",
+        "START TRANSACTION",
+        "SELECT 1 AS one",
+        "SELECT 2 AS two",
+        "COMMIT",
+      ]);
+    },
+  );
 });

@@ -13,6 +13,7 @@ import { startTcpProxy } from "./helpers/tcp-proxy";
 
 const TIMEOUT_MS = 2000;
 const ADD_PAT = `mutation($input: AddPersonalAccessTokenInput!) { addPersonalAccessToken(input: $input) { tokenId } }`;
+const CREATE_CODE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { code { id } } }`;
 const ADD_ORG = `mutation($input: AddOrganizationInput!) { addOrganization(input: $input) { organizationId } }`;
 
 let database: TestDatabase;
@@ -89,6 +90,23 @@ mariadb("MariaDB", () => {
       await holder.end();
     }
     await t.ok(ADD_PAT, { input: { userId } });
+  });
+
+  it("bounds the batched write transactions' pool alike (createPasskeyRegistrationLink)", async () => {
+    const org = await addOrg(t);
+    const userId = await addHuman(t, org);
+    const holder = await mysql.createConnection(database.url);
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT id FROM users WHERE id = ? FOR UPDATE", [userId]);
+      const { result, ms } = await timed(CREATE_CODE, { input: { userId, returnCode: true } });
+      expectUnavailable(result);
+      expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
+      expect(ms).toBeLessThan(TIMEOUT_MS + 3000);
+    } finally {
+      await holder.end();
+    }
+    await t.ok(CREATE_CODE, { input: { userId, returnCode: true } });
   });
 
   it("never turns a database failure during a sign-in into a verdict on the passkey", async () => {

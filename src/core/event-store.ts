@@ -93,20 +93,19 @@ export class EventStore {
     creator: string,
     events: NewEvent[],
   ): Promise<WriteDetails> {
-    const last = await this.db.bumpSequence(
-      tx,
-      TABLE_OF[aggregate.type],
-      aggregate.id,
-      events.length,
-    );
+    const table = TABLE_OF[aggregate.type];
+    // In a batched transaction holding the aggregate's row, the bump and the events go out with
+    // COMMIT, numbered from the sequence its locking read returned (Database.deferBump).
+    const deferred = this.db.deferBump(tx, table, aggregate.id, events.length);
+    const last = deferred ?? (await this.db.bumpSequence(tx, table, aggregate.id, events.length));
     if (last === undefined)
       throw new Error(`aggregate ${aggregate.type} ${aggregate.id} is missing`);
     const eventDate = this.clock.now();
     const first = last - events.length + 1;
-    await this.insert.run(
-      tx,
-      events.map((event, index) => eventRow(aggregate, first + index, event, creator, eventDate)),
+    const rows = events.map((event, index) =>
+      eventRow(aggregate, first + index, event, creator, eventDate),
     );
+    await (deferred === undefined ? this.insert.run(tx, rows) : this.insert.defer(tx, rows));
     return { sequence: last, eventDate, resourceOwner: aggregate.resourceOwner };
   }
 }

@@ -46,6 +46,12 @@ export class CompiledInsert<E extends ObjectLiteral, K extends keyof E & string>
     await this.db.query(tx, this.head + rows.map(() => this.tuple).join(", "), values);
   }
 
+  /** `run`, deferred in a batched transaction (see Database.defer). */
+  async defer(tx: EntityManager, rows: readonly Pick<E, K>[]): Promise<void> {
+    const values = rows.flatMap((row) => this.values(row));
+    await this.db.defer(tx, this.head + rows.map(() => this.tuple).join(", "), values);
+  }
+
   /**
    * Inserts `row` only when `guard` (a FROM ... WHERE ... clause with its own `?` parameters)
    * yields a row; resolves to whether it did. The guard is checked in the same statement, so a

@@ -5,6 +5,7 @@ import { DEFAULT_STATEMENT_TIMEOUT_MS, createDataSource, detectMysqlFlavor } fro
 import { Database } from "./database";
 import { configureSessions } from "./galera";
 import { cachePromiseWrappers } from "./mysql2-promise-wrapper";
+import { StatementBatches } from "./statement-batch";
 import { limitStatements } from "./statement-timeout";
 
 export class DatabaseUnreachableError extends Error {
@@ -22,7 +23,16 @@ export async function connectDatabase(config: DatabaseConfig): Promise<Database>
     await dataSource.initialize();
     await cachePromiseWrappers(dataSource);
     const galera = await configureSessions(dataSource);
-    return new Database(dataSource, config.kind === "mysql" ? config.retries : 0, galera);
+    if (config.kind !== "mysql") return new Database(dataSource, 0, galera);
+    // The write batches' pool (statement-batch.ts), as large as the general one; it opens its
+    // connections on first use and closes with the data source (whoever destroys it).
+    const batches = StatementBatches.open(dataSource, config.poolSize, galera);
+    const destroy = dataSource.destroy.bind(dataSource);
+    dataSource.destroy = async () => {
+      await batches.close();
+      await destroy();
+    };
+    return new Database(dataSource, config.retries, galera, batches);
   } catch (error) {
     throw new DatabaseUnreachableError(location(config), error);
   }
@@ -38,7 +48,11 @@ export async function migrateDatabase(db: Database): Promise<void> {
  * it after `migrateDatabase`, whose schema changes may run longer.
  */
 export function limitStatementTime(db: Database, config: DatabaseConfig): void {
-  limitStatements(db.dataSource, config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
+  limitStatements(
+    db.dataSource,
+    config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    db.batches ? [db.batches.mysqlPool] : [],
+  );
 }
 
 function location(config: DatabaseConfig): string {

@@ -9,6 +9,7 @@ import type {
 import type { IsolationLevel } from "typeorm/driver/types/IsolationLevel";
 import { In, QueryFailedError } from "typeorm";
 import { ApiError } from "../errors";
+import type { BatchedTransaction, StatementBatches } from "./statement-batch";
 
 export type Dialect = "mysql" | "sqlite";
 
@@ -30,6 +31,34 @@ interface MysqlConnection {
 /** Tables whose rows are event aggregates and carry a `sequence` column. */
 export type AggregateTable = "users" | "organizations" | "sessions";
 
+export interface TransactionOptions {
+  /** MySQL/MariaDB only (SQLite transactions are serializable). */
+  isolation?: IsolationLevel;
+  /**
+   * MySQL/MariaDB: run on the write batches' pool (statement-batch.ts), fewer exchanges for the
+   * same statements. Only `query`/`execute` with fixed SQL, the compiled statements and the
+   * event store may run in such a transaction; anything else (a query builder, `tx.query`)
+   * makes it roll back and run again unbatched, so it stays correct, only slower.
+   */
+  batched?: boolean;
+}
+
+/** Raised by a batched transaction's EntityManager for anything but the hot path's statements. */
+class NotBatchable extends Error {
+  constructor() {
+    super("this statement cannot run in a batched transaction");
+  }
+}
+
+/** What a batched transaction knows beyond its connection. */
+interface BatchState {
+  batch: BatchedTransaction;
+  /** Aggregate sequences read under this transaction's row lock, kept current by its bumps. */
+  sequences: Map<string, number>;
+  /** Whether its EntityManager refused a statement (NotBatchable). */
+  refused: boolean;
+}
+
 export class Database {
   readonly dialect: Dialect;
   /**
@@ -44,9 +73,14 @@ export class Database {
     private readonly retries = 8,
     /** A Galera node: conflicts with other nodes surface as deadlocks (SPEC 17). */
     readonly galera = false,
+    /** MySQL/MariaDB: the pool of batched write transactions (statement-batch.ts). */
+    readonly batches?: StatementBatches,
   ) {
     this.dialect = dataSource.options.type === "better-sqlite3" ? "sqlite" : "mysql";
   }
+
+  /** The batched transactions in progress, by the EntityManager their work was given. */
+  private readonly batched = new WeakMap<EntityManager, BatchState>();
 
   /**
    * Runs `work` in one transaction: everything it writes commits together or not at all. A
@@ -55,35 +89,103 @@ export class Database {
    * jitter, so that the transactions that collided do not collide again at once. On Galera a
    * certification conflict with another node is the same error, raised at COMMIT. `work` must
    * therefore have no effect outside the database before it returns. `isolation` applies to
-   * MySQL/MariaDB only (SQLite transactions are serializable).
+   * MySQL/MariaDB only (SQLite transactions are serializable). A `batched` transaction is retried
+   * the same way: a deadlock or certification failure at any statement of a batch, or at its
+   * COMMIT, rolls it back and runs `work` again (TransactionOptions).
    */
   async transaction<T>(
     work: (tx: EntityManager) => Promise<T>,
-    isolation?: IsolationLevel,
+    isolationOrOptions?: IsolationLevel | TransactionOptions,
   ): Promise<T> {
+    const options: TransactionOptions =
+      typeof isolationOrOptions === "string"
+        ? { isolation: isolationOrOptions }
+        : (isolationOrOptions ?? {});
+    const { isolation } = options;
+    let batched = options.batched === true && this.batches !== undefined;
     // A deadlock (or a Galera conflict) rolls the whole transaction back at the statement that
     // meets it. Should `work` catch that failure and go on, its later statements would run
     // outside any transaction and commit on their own; so once a transaction met one, its next
     // statement and its end fail with it (and it is run again), whatever `work` did.
-    const guarded = async (tx: EntityManager) => {
-      const watch = watchRollbacks(tx);
-      const result = await work(tx);
-      if (watch.rolledBack) throw watch.rolledBack;
-      return result;
-    };
+    // (SQLite has no deadlocks, and reuses one query runner for every transaction.)
+    const guarded =
+      this.dialect === "mysql"
+        ? async (tx: EntityManager) => {
+            const watch = watchRollbacks(tx);
+            try {
+              const result = await work(tx);
+              if (watch.rolledBack) throw watch.rolledBack;
+              return result;
+            } finally {
+              watch.stop();
+            }
+          }
+        : work;
     const run =
       isolation && this.dialect === "mysql"
         ? () => this.dataSource.transaction(isolation, guarded)
         : () => this.dataSource.transaction(guarded);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.serialized(run);
+        return batched
+          ? await this.batchedTransaction(work, isolation)
+          : await this.serialized(run);
       } catch (error) {
+        if (error instanceof NotBatchable) {
+          batched = false;
+          attempt--;
+          continue;
+        }
         if (attempt >= this.retries || !isDeadlock(error)) throw asUnavailable(error);
         const ceiling = Math.min(250, 5 * 2 ** attempt);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
       }
     }
+  }
+
+  /**
+   * One attempt of a batched transaction: `work` gets an EntityManager whose own statements are
+   * refused (NotBatchable); `query`, `execute`, `defer` and the sequence methods below run its
+   * statements on the batch connection. Any failure, a refusal by `work` included, rolls back.
+   */
+  private async batchedTransaction<T>(
+    work: (tx: EntityManager) => Promise<T>,
+    isolation?: IsolationLevel,
+  ): Promise<T> {
+    const batch = await this.batches!.begin(isolation);
+    const state: BatchState = { batch, sequences: new Map(), refused: false };
+    const tx = this.dataSource.createEntityManager(this.refusing(state));
+    this.batched.set(tx, state);
+    try {
+      const result = await work(tx);
+      // A refusal that `work` caught and went on from must not commit what it did without it.
+      if (state.refused) throw new NotBatchable();
+      await batch.commit();
+      return result;
+    } catch (error) {
+      await batch.rollback();
+      throw error;
+    } finally {
+      this.batched.delete(tx);
+      batch.release();
+    }
+  }
+
+  /** A query runner that refuses every statement, marking `state` (one per transaction). */
+  private refusing(state: { refused: boolean }): NonNullable<EntityManager["queryRunner"]> {
+    const runner = this.dataSource.createQueryRunner();
+    const refuse = () => {
+      state.refused = true;
+      return Promise.reject(new NotBatchable());
+    };
+    return Object.assign(runner, {
+      connect: refuse,
+      query: refuse,
+      startTransaction: refuse,
+      commitTransaction: refuse,
+      rollbackTransaction: refuse,
+      stream: refuse,
+    });
   }
 
   /**
@@ -133,6 +235,8 @@ export class Database {
    */
   async query<T>(db: EntityManager, sql: string, params: unknown[]): Promise<T> {
     if (this.dialect !== "mysql") return db.query<T>(sql, params);
+    const batched = this.batched.get(db);
+    if (batched) return batched.batch.query<T>(sql, params);
     const runner = db.queryRunner as unknown as MysqlRunner | undefined;
     const connection: MysqlConnection = runner
       ? (runner.databaseConnection ?? ((await runner.connect()) as MysqlConnection))
@@ -160,6 +264,41 @@ export class Database {
     return (result as { affected?: number }).affected ?? 0;
   }
 
+  /**
+   * In a batched transaction, a statement whose result nobody needs: it goes out with the next
+   * exchange or with COMMIT (see statement-batch.ts). Elsewhere it runs at once.
+   */
+  async defer(tx: EntityManager, sql: string, params: unknown[]): Promise<void> {
+    const batched = this.batched.get(tx);
+    if (batched) batched.batch.defer(sql, params);
+    else await this.query(tx, sql, params);
+  }
+
+  /**
+   * Records the sequence of aggregate `id` as a locking read (FOR UPDATE) in `tx` returned it, so
+   * that a batched transaction can number its events without reading the bump's result. No-op
+   * outside batched transactions.
+   */
+  holdSequence(tx: EntityManager, table: AggregateTable, id: string, sequence: number): void {
+    this.batched.get(tx)?.sequences.set(`${table}:${id}`, sequence);
+  }
+
+  /**
+   * In a batched transaction that holds aggregate `id` (see holdSequence): defers the bump by
+   * `by` and returns the new sequence. Otherwise undefined, and the caller bumps with
+   * `bumpSequence`. The held value is exact: the row stays locked until COMMIT (on Galera, a
+   * write by another node aborts this transaction), and the events' primary key
+   * (aggregate, sequence) would refuse a stale number anyway.
+   */
+  deferBump(tx: EntityManager, table: AggregateTable, id: string, by: number): number | undefined {
+    const state = this.batched.get(tx);
+    const held = state?.sequences.get(`${table}:${id}`);
+    if (state === undefined || held === undefined) return undefined;
+    state.batch.defer(`UPDATE ${table} SET sequence = sequence + ? WHERE id = ?`, [by, id]);
+    state.sequences.set(`${table}:${id}`, held + by);
+    return held + by;
+  }
+
   /** Locks the selected rows until the transaction ends (MySQL); SQLite's writer lock covers it. */
   forUpdate<T extends ObjectLiteral>(query: SelectQueryBuilder<T>): SelectQueryBuilder<T> {
     return this.dialect === "mysql" ? query.setLock("pessimistic_write") : query;
@@ -182,7 +321,9 @@ export class Database {
         `UPDATE ${table} SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?`,
         [by, id],
       );
-      return result.affectedRows === 1 ? Number(result.insertId) : undefined;
+      if (result.affectedRows !== 1) return undefined;
+      this.batched.get(tx)?.sequences.set(`${table}:${id}`, Number(result.insertId));
+      return Number(result.insertId);
     }
     const rows = await this.query<{ sequence: number | string }[]>(
       tx,
@@ -202,6 +343,8 @@ export class Database {
     increments: ReadonlyMap<string, number>,
   ): Promise<Map<string, number>> {
     const ids = [...increments.keys()].sort();
+    const held = this.batched.get(tx)?.sequences;
+    for (const id of ids) held?.delete(`${table}:${id}`);
     const cases = ids.map(() => "WHEN ? THEN ?").join(" ");
     const placeholders = ids.map(() => "?").join(", ");
     await this.query(
@@ -290,6 +433,8 @@ function asUnavailable(error: unknown): unknown {
 
 interface RollbackWatch {
   rolledBack?: Error;
+  /** Stops watching (the runner's own query method again). */
+  stop(): void;
 }
 
 const watches = new WeakMap<object, RollbackWatch>();
@@ -310,9 +455,16 @@ function throwIfRolledBack(runner: object): void {
 
 /** Watches every statement of `tx`'s transaction (TypeORM's and `Database.query`'s). */
 function watchRollbacks(tx: EntityManager): RollbackWatch {
-  const watch: RollbackWatch = {};
   const runner = tx.queryRunner;
-  if (!runner) return watch;
+  if (!runner) return { stop: () => undefined };
+  const own = Object.getOwnPropertyDescriptor(runner, "query");
+  const watch: RollbackWatch = {
+    stop: () => {
+      watches.delete(runner);
+      if (own) Object.defineProperty(runner, "query", own);
+      else delete (runner as Partial<typeof runner>).query;
+    },
+  };
   watches.set(runner, watch);
   const query = runner.query.bind(runner);
   runner.query = (async (...args: Parameters<typeof query>) => {

@@ -15,7 +15,7 @@ interface PooledConnection {
   query(sql: string, callback: (error: Error | null) => void): void;
 }
 
-interface Mysql2Pool {
+export interface Mysql2Pool {
   on(event: "connection", listener: (connection: PooledConnection) => void): void;
   /** mysql2's internal list of every open pooled connection (a ring queue). */
   _allConnections?: { toArray(): PooledConnection[] };
@@ -36,12 +36,23 @@ export async function isGaleraNode(dataSource: DataSource): Promise<boolean> {
 export async function configureSessions(dataSource: DataSource): Promise<boolean> {
   if (dataSource.options.type === "better-sqlite3") return false;
   const galera = await isGaleraNode(dataSource);
-  const statements = [READ_COMMITTED, ...(galera ? [SYNC_READS] : [])];
-  const pool = (dataSource.driver as unknown as { pool: Mysql2Pool }).pool;
+  configurePoolSessions((dataSource.driver as unknown as { pool: Mysql2Pool }).pool, galera);
+  return galera;
+}
+
+/**
+ * The same session settings on another mysql2 pool of this process (the write batches' pool,
+ * statement-batch.ts), plus `extra` statements of its own, run on each connection first.
+ */
+export function configurePoolSessions(
+  pool: Mysql2Pool,
+  galera: boolean,
+  extra: readonly string[] = [],
+): void {
+  const statements = [...extra, READ_COMMITTED, ...(galera ? [SYNC_READS] : [])];
   const set = (connection: PooledConnection) => {
     for (const sql of statements) connection.query(sql, () => undefined);
   };
   pool.on("connection", set);
   for (const connection of pool._allConnections?.toArray() ?? []) set(connection);
-  return galera;
 }

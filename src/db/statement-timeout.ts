@@ -35,14 +35,23 @@ interface Mysql2Pool {
 const GUARDED = Symbol("passkey-link-api.statementGuard");
 
 /** Bounds every statement of `dataSource`'s pool, on the connections open now and those to come. */
-export function limitStatements(dataSource: DataSource, timeoutMs: number): void {
+export function limitStatements(
+  dataSource: DataSource,
+  timeoutMs: number,
+  /** Other mysql2 pools of the same server to bound alike (the write batches' pool). */
+  otherPools: readonly object[] = [],
+): void {
   const type = dataSource.options.type;
   if (type === "better-sqlite3") return;
   const session =
     type === "mariadb"
       ? `SET SESSION max_statement_time = ${(timeoutMs / 1000).toFixed(3)}`
       : `SET SESSION MAX_EXECUTION_TIME = ${timeoutMs}`;
-  const pool = (dataSource.driver as unknown as { pool: Mysql2Pool }).pool;
+  const pools = [(dataSource.driver as unknown as { pool: Mysql2Pool }).pool, ...otherPools];
+  for (const pool of pools as Mysql2Pool[]) limitPool(pool, session, timeoutMs);
+}
+
+function limitPool(pool: Mysql2Pool, session: string, timeoutMs: number): void {
   const guard = (connection: GuardedConnection) => {
     if (connection[GUARDED]) return;
     connection[GUARDED] = true;

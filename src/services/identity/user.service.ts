@@ -265,6 +265,8 @@ export class UserService {
     const first = rows[0];
     if (!first || first.state === "REMOVED")
       throw ApiError.notFound("USER-not-found", "user not found");
+    // Held under the row lock: a batched transaction numbers the user's events from it.
+    if (suffix) this.db.holdSequence(db, "users", first.id, Number(first.sequence));
     const roleScopes = new Set<string>();
     for (const { roleScope } of rows) if (typeof roleScope === "string") roleScopes.add(roleScope);
     const { roleScope: _, ...user } = first;

@@ -52,12 +52,17 @@ export interface CodeInfo {
 
 /**
  * The guard of a new code's INSERT: the user holds fewer than the limit of ACTIVE, unexpired
- * codes. Parameters: user ID, now, limit. The user's row lock (taken by every minting path)
- * makes the count exact.
+ * codes. Parameters: user ID, "ACTIVE", now, limit. The user's row lock (taken by every minting
+ * path) makes the count exact. Fixed text with placeholders only (it may run in a batch).
  */
 const ACTIVE_BELOW_LIMIT =
-  "FROM (SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ? AND state = 'ACTIVE' " +
+  "FROM (SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ? AND state = ? " +
   "AND expires_at > ?) AS active WHERE active.n < ?";
+
+/** When the user's next ACTIVE code expires. Parameters: user ID, "ACTIVE", now. */
+const NEXT_ACTIVE_EXPIRY =
+  "SELECT MIN(expires_at) AS at FROM passkey_codes WHERE user_id = ? AND state = ? " +
+  "AND expires_at > ?";
 
 /** What a caller without `user.write` on the user reads instead of the SMTP server's answer. */
 export const GENERIC_ERROR = "the mail could not be delivered";
@@ -142,6 +147,7 @@ export class PasskeyCodeService {
     };
     const inserted = await this.insertCode.runIf(tx, row, ACTIVE_BELOW_LIMIT, [
       user.id,
+      "ACTIVE",
       this.insertCode.prepare("expiresAt", createdAt),
       this.settings.maxActive,
     ]);
@@ -151,15 +157,11 @@ export class PasskeyCodeService {
 
   /** RESOURCE_EXHAUSTED until the user's next ACTIVE code expires (the rejection path only). */
   private async activeLimitReached(tx: EntityManager, userId: string, now: Date) {
-    const next = await tx
-      .createQueryBuilder(PasskeyCodeEntity, "c")
-      .select("MIN(c.expiresAt)", "at")
-      .where("c.userId = :userId AND c.state = :active AND c.expiresAt > :now", {
-        userId,
-        active: "ACTIVE",
-        now,
-      })
-      .getRawOne<{ at: Date | string | null }>();
+    const [next] = await this.db.query<{ at: Date | string | null }[]>(tx, NEXT_ACTIVE_EXPIRY, [
+      userId,
+      "ACTIVE",
+      this.insertCode.prepare("expiresAt", now),
+    ]);
     return ApiError.resourceExhausted(
       "CODE-max-active",
       `the user already has ${this.settings.maxActive} active codes: revoking one ` +
