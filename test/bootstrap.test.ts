@@ -1,23 +1,9 @@
 // First-run bootstrap (admin.pat) and `npm run cli -- bootstrap`, with its refusal.
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { TestDatabase } from "./helpers/harness";
 import { createTestDatabase, startTestApp } from "./helpers/harness";
-
-const CLI = path.resolve(__dirname, "../dist/src/cli.js");
-
-function cli(database: TestDatabase, args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], {
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      DATA_DIR: database.dataDir,
-      NODE_ENV: "test",
-    },
-    encoding: "utf8",
-  });
-}
+import { cli } from "./helpers/cli";
 
 describe("first run", () => {
   let database: TestDatabase;

@@ -1,34 +1,20 @@
 // The command line as the root of trust and as a newcomer's shortcut, run as its own process:
 // `token` (audited), `demo` (a first registration link on a fresh database), `mail` (file mail).
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { simpleParser } from "mailparser";
 import { addHuman, addOrg } from "./helpers/fixtures";
 import type { TestApp, TestDatabase } from "./helpers/harness";
 import { createTestDatabase, startTestApp } from "./helpers/harness";
+import { cli } from "./helpers/cli";
 import { SEND_LINK, codeOf } from "./helpers/passkey-mail";
 import { queryDatabase } from "./helpers/db-query";
 import { registerWithCode } from "./helpers/passkeys";
 import { eventually } from "./helpers/wait";
 
-const CLI = path.resolve(__dirname, "../dist/src/cli.js");
 // Each CLI run is a fresh Node process that loads the whole app: slow on a busy machine.
 jest.setTimeout(240_000);
 const TOKENS = `query($userId: ID!) { personalAccessTokens(userId: $userId) { id createdBy expirationDate } }`;
-
-function cli(database: TestDatabase, args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], {
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      DATA_DIR: database.dataDir,
-      NODE_ENV: "test",
-      ...env,
-    },
-    encoding: "utf8",
-  });
-}
 
 describe("npm run cli -- token", () => {
   let t: TestApp;

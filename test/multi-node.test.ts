@@ -1,19 +1,14 @@
 // Two server processes on two nodes of a Galera cluster (npm run test:galera; on one MariaDB
 // server both use it): concurrent sends to one user through both keep the per-user rate limit and
 // the user's event sequence exact, although row locks do not reach across nodes (SPEC 17).
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { queryDatabase } from "./helpers/db-query";
-import type { TestDatabase } from "./helpers/harness";
-import { TEST_DB, createTestDatabase } from "./helpers/harness";
+import { TEST_DB } from "./helpers/harness";
 import { SEND_LINK } from "./helpers/passkey-mail";
-import { ServerProcess } from "./helpers/server-process";
+import type { ServerProcess } from "./helpers/server-process";
+import { TwoProcesses, addUserThrough } from "./helpers/two-processes";
 import { eventually } from "./helpers/wait";
 
-const ADD_ORG = `mutation($input: AddOrganizationInput!) { addOrganization(input: $input) { organizationId } }`;
-const ADD_HUMAN = `mutation($input: AddHumanUserInput!) { addHumanUser(input: $input) { userId } }`;
 const LIMIT = 5;
 const SENDS = 24;
 
@@ -29,48 +24,19 @@ async function send(server: ServerProcess, token: string, userId: string): Promi
 }
 
 (TEST_DB === "mariadb" ? describe : describe.skip)("two server processes on two nodes", () => {
-  let database: TestDatabase | undefined;
-  const servers: ServerProcess[] = [];
-  const dirs: string[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((server) => server.kill("SIGKILL")));
-    await database?.drop();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const nodes = new TwoProcesses();
+  afterAll(() => nodes.stop());
 
   it("keep one user's send limit and event sequence exact under concurrent sends", async () => {
-    database = await createTestDatabase();
-    const env = {
+    const servers = await nodes.start({
       MASTER_KEY: randomBytes(32).toString("base64"),
       EXTERNAL_URL: "https://id.example.com",
       SEND_RATE_LIMIT: String(LIMIT),
       OUTBOX_POLL_MS: "50",
-    };
-    servers.push(
-      await ServerProcess.start({ ...env, DATABASE_URL: database.url, DATA_DIR: database.dataDir }),
-    );
-    const token = servers[0]!.adminToken();
-    const secondDir = fs.mkdtempSync(path.join(os.tmpdir(), "plk-node2-"));
-    dirs.push(secondDir);
-    servers.push(
-      await ServerProcess.start({
-        ...env,
-        DATABASE_URL: database.urls[1 % database.urls.length]!,
-        DATA_DIR: secondDir,
-      }),
-    );
-    const suffix = randomBytes(4).toString("hex");
-    const org = (await servers[0]!.ok(ADD_ORG, { input: { name: `org-${suffix}` } }, token))
-      .addOrganization.organizationId;
-    const input = {
-      organizationId: org,
-      username: `ada-${suffix}`,
-      email: `ada-${suffix}@example.com`,
-      givenName: "Ada",
-      familyName: "Lovelace",
-    };
-    const userId = (await servers[0]!.ok(ADD_HUMAN, { input }, token)).addHumanUser
-      .userId as string;
+    });
+    const database = nodes.database!;
+    const token = servers[0].adminToken();
+    const userId = await addUserThrough(servers[0], token, true);
 
     const outcomes = await Promise.all(
       Array.from({ length: SENDS }, (_, i) => send(servers[i % 2]!, token, userId)),
@@ -81,7 +47,7 @@ async function send(server: ServerProcess, token: string, userId: string): Promi
     // Once every mail is recorded as sent (each a "sent" event on the user), nothing else writes.
     await eventually("every mail sent", async () => {
       const rows = await queryDatabase<{ state: string }>(
-        database!,
+        database,
         "SELECT state FROM mail_outbox WHERE user_id = ?",
         [userId],
       );

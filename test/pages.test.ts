@@ -6,24 +6,29 @@ import path from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { addHuman, addOrg } from "./helpers/fixtures";
 import type { TestApp } from "./helpers/harness";
-import { startTestApp } from "./helpers/harness";
-import { describeWithBrowser, launchBrowser, pressRegister } from "./helpers/browser";
-import type { StoredCredential } from "./helpers/pages-browser";
+import type { StoredCredential } from "./helpers/browser";
+import {
+  addAuthenticator,
+  describeWithBrowser,
+  launchBrowser,
+  pressRegister,
+  registerFromLink,
+  startOnLocalhost,
+  visibleMessage,
+} from "./helpers/browser";
 import {
   SIGN_IN_OUTCOMES,
-  authenticatorWith,
   listedNames,
   readQrCode,
   recordSignals,
   sentSignals,
+  signInOutcome,
   signInStarted,
   stateOf,
-  statusText,
   storedSession,
   withoutAutofill,
 } from "./helpers/pages-browser";
 import { LIST_PASSKEYS, REMOVE_PASSKEY } from "./helpers/passkeys";
-import { freePort } from "./helpers/server-process";
 import { eventually } from "./helpers/wait";
 
 // Functions passed to page.evaluate run in the page; the test program itself has no DOM types.
@@ -49,18 +54,13 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
   let base: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    // localhost, not 127.0.0.1: the page's host must be the RP ID.
-    base = `http://localhost:${port}`;
-    t = await startTestApp({
+    ({ app: t, base } = await startOnLocalhost({
       NODE_ENV: "production",
-      PORT: String(port),
-      EXTERNAL_URL: base,
       MASTER_KEY: Buffer.alloc(32, 7).toString("base64"),
       // Every page load asks for a challenge: the file's tests together exceed the defaults.
       SIGNIN_RATE_LIMIT: "1000",
       SIGNIN_FAILURE_LIMIT: "1000",
-    });
+    }));
     org = await addOrg(t);
     browser = await launchBrowser();
   });
@@ -92,14 +92,9 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     const userId = await addHuman(t, organizationId, { displayName: "Ada <b>Lovelace</b>" });
     const { link } = (await t.ok(ADD_LINK, { input: { userId } })).addPasskeyLink;
     const page = await newPage();
-    await page.goto(link, { waitUntil: "load" });
-    const authenticator = await authenticatorWith(page, []);
-    await page.$eval("#passkey-name", (input: any) => (input.value = ""));
-    await page.type("#passkey-name", name);
-    expect(await pressRegister(page)).toBe("success");
-    const [credential] = await authenticator.credentials();
+    const credential = await registerFromLink(page, link, name);
     await page.close();
-    return { userId, credential: credential! };
+    return { userId, credential };
   }
 
   interface SignInPage {
@@ -123,24 +118,12 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     await recordSignals(page);
     await withoutAutofill(page);
     await page.goto(`${base}${SIGN_IN_PATH}`, { waitUntil: "load" });
-    await authenticatorWith(page, credentials, { userVerified: options.userVerified });
-    const outcome = async (press: () => Promise<void>) => {
-      await press();
-      // Success moves on to the account page at once: wait for the move, or for a failure.
-      const moved = page
-        .waitForFunction(() => location.pathname.endsWith("/me"), {
-          polling: 100,
-          timeout: 30_000,
-        })
-        .then(() => "success");
-      const failed = stateOf(
-        page,
-        SIGN_IN_OUTCOMES.filter((o) => o !== "success"),
-        30_000,
-      );
-      return Promise.any([moved, failed]);
+    await addAuthenticator(page, { credentials, userVerified: options.userVerified });
+    return {
+      page,
+      press: () => signInOutcome(page, () => page.click("#sign-in-button")),
+      pressWith: (press) => signInOutcome(page, press),
     };
-    return { page, press: () => outcome(() => page.click("#sign-in-button")), pressWith: outcome };
   }
 
   async function signedIn(credential: StoredCredential, viewport = DESKTOP): Promise<Page> {
@@ -193,7 +176,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     const { link } = (await t.ok(ADD_LINK, { input: { userId } })).addPasskeyLink;
     const page = await newPage();
     await page.goto(link, { waitUntil: "load" });
-    await authenticatorWith(page, []);
+    await addAuthenticator(page);
     expect(await pressRegister(page)).toBe("success");
     const href = await page.$eval('[data-outcome="success"] a', (a: any) => a.href);
     expect(href).toBe(`${base}${SIGN_IN_PATH}`);
@@ -229,7 +212,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     // The phone: another page with its own authenticator opens the decoded link.
     const phone = await newPage("en", PHONE);
     await phone.goto(qr.text, { waitUntil: "load" });
-    const phoneAuthenticator = await authenticatorWith(phone, []);
+    const phoneAuthenticator = await addAuthenticator(phone);
     await phone.$eval("#passkey-name", (input: any) => (input.value = ""));
     await phone.type("#passkey-name", "Phone");
     expect(await pressRegister(phone)).toBe("success");
@@ -300,7 +283,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     const page = await newPage();
     await page.goto(`${base}${SIGN_IN_PATH}`, { waitUntil: "domcontentloaded" });
     // The virtual authenticator answers the pending conditional request by itself.
-    await authenticatorWith(page, [credential]);
+    await addAuthenticator(page, { credentials: [credential] });
     await page.reload({ waitUntil: "load" });
     await page.waitForFunction(() => location.pathname.endsWith("/me"), {
       timeout: 20_000,
@@ -356,7 +339,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
       await page.screenshot({ path: docsImage("sign-in-desktop-de.png") });
     }
     expect(await press()).toBe("cancelled");
-    expect(await statusText(page)).toContain("Versuchen Sie es erneut");
+    expect(await visibleMessage(page)).toContain("Versuchen Sie es erneut");
     expect(await storedSession(page)).toBeNull();
     await page.close();
   });
@@ -367,7 +350,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     await t.ok(REMOVE_PASSKEY, { input: { userId, passkeyId: passkey!.id } });
     const { page, press } = await signInPage([credential]);
     expect(await press()).toBe("unknown");
-    expect(await statusText(page)).toContain("no longer registered");
+    expect(await visibleMessage(page)).toContain("no longer registered");
     const unknown = (await sentSignals(page)).find((s) => s.name === "signalUnknownCredential");
     expect(unknown?.payload).toEqual({ rpId: "localhost", credentialId: expect.any(String) });
     expect(unknown!.payload.credentialId).toBe(
@@ -382,7 +365,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
     const { page, press } = await signInPage([credential]);
     await page.type("#username", await usernameOf(other));
     expect(await press()).toBe("mismatch");
-    expect(await statusText(page)).toContain("belongs to another account");
+    expect(await visibleMessage(page)).toContain("belongs to another account");
     await page.close();
   });
 
@@ -398,7 +381,7 @@ describeWithBrowser("the sign-in and account pages in Chromium", () => {
       );
       const { page, press } = await signInPage([credential]);
       expect(await press()).toBe(outcome);
-      expect(await statusText(page)).toContain(text);
+      expect(await visibleMessage(page)).toContain(text);
       await page.close();
     }
   });
@@ -446,12 +429,7 @@ describeWithBrowser("the sign-in page when sign-ins come too fast", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await startTestApp({
-      PORT: String(port),
-      EXTERNAL_URL: `http://localhost:${port}`,
-      SIGNIN_RATE_LIMIT: "2",
-    });
+    ({ app: t } = await startOnLocalhost({ SIGNIN_RATE_LIMIT: "2" }));
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -464,14 +442,14 @@ describeWithBrowser("the sign-in page when sign-ins come too fast", () => {
     const autofill = signInStarted(page);
     await page.goto(new URL(SIGN_IN_PATH, t.config.externalUrl).href, { waitUntil: "load" });
     await autofill;
-    await authenticatorWith(page, [], { userVerified: false });
+    await addAuthenticator(page, { userVerified: false });
     let outcome = "";
     for (let i = 0; i < 3 && outcome !== "rate_limited"; i++) {
       await page.click("#sign-in-button");
       outcome = await stateOf(page, SIGN_IN_OUTCOMES);
     }
     expect(outcome).toBe("rate_limited");
-    expect(await statusText(page)).toContain("Too many sign-in attempts");
+    expect(await visibleMessage(page)).toContain("Too many sign-in attempts");
     await page.close();
   });
 });

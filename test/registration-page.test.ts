@@ -9,6 +9,7 @@ import {
   describeWithBrowser,
   launchBrowser,
   pressRegister,
+  startOnLocalhost,
   visibleMessage,
 } from "./helpers/browser";
 import { codeOf, linkInText, listCodes, mailsTo } from "./helpers/passkey-mail";
@@ -36,18 +37,14 @@ describeWithBrowser("the registration page in Chromium", () => {
   let otherOrigin: string;
 
   beforeAll(async () => {
-    const [port, otherPort] = [await freePort(), await freePort()];
-    // localhost, not 127.0.0.1: the page's host must be the RP ID.
-    base = `http://localhost:${port}`;
+    const otherPort = await freePort();
     otherOrigin = `http://localhost:${otherPort}`;
     sink = await SmtpSink.start();
-    t = await startTestApp({
-      PORT: String(port),
-      EXTERNAL_URL: base,
+    ({ app: t, base } = await startOnLocalhost({
       SMTP_URL: sink.url,
       OUTBOX_POLL_MS: "50",
       LINK_ALLOWED_ORIGINS: otherOrigin,
-    });
+    }));
     other = await startTestApp(
       { PORT: String(otherPort), EXTERNAL_URL: otherOrigin, SMTP_URL: sink.url },
       { database: t.database },

@@ -5,24 +5,26 @@
 import type { Browser, HTTPResponse, Page } from "puppeteer-core";
 import { addHuman, addOrg } from "./helpers/fixtures";
 import type { TestApp } from "./helpers/harness";
-import { startTestApp } from "./helpers/harness";
-import { describeWithBrowser, launchBrowser, pressRegister } from "./helpers/browser";
+import type { StoredCredential } from "./helpers/browser";
 import {
-  SIGN_IN_OUTCOMES,
-  authenticatorWith,
+  addAuthenticator,
+  describeWithBrowser,
+  launchBrowser,
+  registerFromLink,
+  startOnLocalhost,
+} from "./helpers/browser";
+import {
   listedNames,
-  stateOf,
+  signInOutcome,
   storedSession,
   withoutAutofill,
 } from "./helpers/pages-browser";
 import { LIST_PASSKEYS } from "./helpers/passkeys";
-import { freePort } from "./helpers/server-process";
 import { SmtpSink } from "./helpers/smtp-sink";
 import { eventually } from "./helpers/wait";
 
 // Functions passed to page.evaluate run in the page; the test program itself has no DOM types.
 declare const document: any;
-declare const location: any;
 
 const ADD_LINK = `mutation($input: AddPasskeyLinkInput) { addPasskeyLink(input: $input) { link } }`;
 const SIGN_IN_PATH = "/ui/login/login";
@@ -39,18 +41,13 @@ describeWithBrowser("a cloned passkey in Chromium", () => {
 
   beforeAll(async () => {
     sink = await SmtpSink.start();
-    const port = await freePort();
-    // localhost, not 127.0.0.1: the page's host must be the RP ID.
-    base = `http://localhost:${port}`;
-    t = await startTestApp({
+    ({ app: t, base } = await startOnLocalhost({
       NODE_ENV: "production",
-      PORT: String(port),
-      EXTERNAL_URL: base,
       SMTP_URL: sink.url,
       OUTBOX_POLL_MS: "50",
       SIGNIN_RATE_LIMIT: "1000",
       SIGNIN_FAILURE_LIMIT: "1000",
-    });
+    }));
     org = await addOrg(t);
     browser = await launchBrowser();
   });
@@ -61,23 +58,12 @@ describeWithBrowser("a cloned passkey in Chromium", () => {
   });
 
   /** The sign-in page, its button only (no autofill), with an authenticator holding `credentials`. */
-  async function signInPage(credentials: Record<string, unknown>[]) {
+  async function signInPage(credentials: StoredCredential[]) {
     const page = await browser.newPage();
     await withoutAutofill(page);
     await page.goto(`${base}${SIGN_IN_PATH}`, { waitUntil: "load" });
-    const authenticator = await authenticatorWith(page, credentials);
-    const press = async (): Promise<string> => {
-      await page.click("#sign-in-button");
-      const moved = page
-        .waitForFunction(() => location.pathname.endsWith("/me"), { polling: 100, timeout: 30_000 })
-        .then(() => "success");
-      const failed = stateOf(
-        page,
-        SIGN_IN_OUTCOMES.filter((o) => o !== "success"),
-        30_000,
-      );
-      return Promise.any([moved, failed]);
-    };
+    const authenticator = await addAuthenticator(page, { credentials });
+    const press = () => signInOutcome(page, () => page.click("#sign-in-button"));
     return { page, authenticator, press };
   }
 
@@ -109,16 +95,11 @@ describeWithBrowser("a cloned passkey in Chromium", () => {
     // Registered from a link on the registration page.
     const { link } = (await t.ok(ADD_LINK, { input: { userId } })).addPasskeyLink;
     const registration = await browser.newPage();
-    await registration.goto(link, { waitUntil: "load" });
-    const device = await authenticatorWith(registration, []);
-    await registration.$eval("#passkey-name", (input: any) => (input.value = ""));
-    await registration.type("#passkey-name", "Work laptop");
-    expect(await pressRegister(registration)).toBe("success");
-    const [credential] = await device.credentials();
+    const credential = await registerFromLink(registration, link, "Work laptop");
     await registration.close();
 
     // Signed in on the sign-in page: the stored counter rises.
-    const first = await signInPage([credential!]);
+    const first = await signInPage([credential]);
     expect(await first.press()).toBe("success");
     await listedNames(first.page);
     const session = (await storedSession(first.page))!;

@@ -1,19 +1,13 @@
 // The same assertion sent to two server processes at once (on two Galera nodes in the cluster
 // run, on one MariaDB server otherwise): the challenge is consumed by one conditional UPDATE, so
 // exactly one check wins, and the loser neither rotates the token nor binds anything (SPEC 18).
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { randomBytes } from "node:crypto";
-import type { TestDatabase } from "./helpers/harness";
-import { TEST_DB, createTestDatabase, startTestApp } from "./helpers/harness";
+import { TEST_DB, startTestApp } from "./helpers/harness";
 import { REGISTER, RETURN_CODE, VERIFY } from "./helpers/passkeys";
 import { CREATE_SESSION, SET_SESSION, WEBAUTHN_CHALLENGE } from "./helpers/sessions";
 import { SoftAuthenticator } from "./helpers/soft-authenticator";
-import { ServerProcess } from "./helpers/server-process";
-
-const ADD_ORG = `mutation($input: AddOrganizationInput!) { addOrganization(input: $input) { organizationId } }`;
-const ADD_HUMAN = `mutation($input: AddHumanUserInput!) { addHumanUser(input: $input) { userId } }`;
+import type { ServerProcess } from "./helpers/server-process";
+import { TwoProcesses, addUserThrough } from "./helpers/two-processes";
 const ROUNDS = 6;
 
 async function call(server: ServerProcess, query: string, variables: Record<string, unknown>) {
@@ -29,17 +23,10 @@ async function call(server: ServerProcess, query: string, variables: Record<stri
 }
 
 (TEST_DB === "mariadb" ? describe : describe.skip)("one assertion, two processes", () => {
-  let database: TestDatabase | undefined;
-  const servers: ServerProcess[] = [];
-  const dirs: string[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((server) => server.kill("SIGKILL")));
-    await database?.drop();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const nodes = new TwoProcesses();
+  afterAll(() => nodes.stop());
 
   it("verifies exactly once", async () => {
-    database = await createTestDatabase();
     const env = {
       MASTER_KEY: randomBytes(32).toString("base64"),
       EXTERNAL_URL: "https://id.example.com",
@@ -48,44 +35,18 @@ async function call(server: ServerProcess, query: string, variables: Record<stri
     };
     // Migrate and bootstrap in-process first: DDL on a busy machine outlasts a process's start-up.
     // The same master key: the database remembers the key it was first written with.
-    await (await startTestApp({ MASTER_KEY: env.MASTER_KEY }, { database })).close();
-    servers.push(
-      await ServerProcess.start({ ...env, DATABASE_URL: database.url, DATA_DIR: database.dataDir }),
-    );
-    const token = servers[0]!.adminToken();
-    const secondDir = fs.mkdtempSync(path.join(os.tmpdir(), "plk-node2-"));
-    dirs.push(secondDir);
-    servers.push(
-      await ServerProcess.start({
-        ...env,
-        DATABASE_URL: database.urls[1 % database.urls.length]!,
-        DATA_DIR: secondDir,
-      }),
-    );
-    const suffix = randomBytes(4).toString("hex");
-    const org = (await servers[0]!.ok(ADD_ORG, { input: { name: `org-${suffix}` } }, token))
-      .addOrganization.organizationId;
-    const userId = (
-      await servers[0]!.ok(
-        ADD_HUMAN,
-        {
-          input: {
-            organizationId: org,
-            username: `ada-${suffix}`,
-            givenName: "Ada",
-            familyName: "Lovelace",
-          },
-        },
-        token,
-      )
-    ).addHumanUser.userId as string;
-    const code = (await servers[0]!.ok(RETURN_CODE, { input: { userId, returnCode: true } }, token))
+    const servers = await nodes.start(env, async (database) => {
+      await (await startTestApp({ MASTER_KEY: env.MASTER_KEY }, { database })).close();
+    });
+    const token = servers[0].adminToken();
+    const userId = await addUserThrough(servers[0], token);
+    const code = (await servers[0].ok(RETURN_CODE, { input: { userId, returnCode: true } }, token))
       .createPasskeyRegistrationLink.code;
     const authenticator = new SoftAuthenticator("https://id.example.com", "id.example.com");
-    const opened = (await call(servers[0]!, REGISTER, { input: { userId, code } })).data
+    const opened = (await call(servers[0], REGISTER, { input: { userId, code } })).data
       .registerPasskey;
     const credential = authenticator.create(opened.publicKeyCredentialCreationOptions.publicKey);
-    const verified = await call(servers[1]!, VERIFY, {
+    const verified = await call(servers[1], VERIFY, {
       input: {
         userId,
         passkeyId: opened.passkeyId,

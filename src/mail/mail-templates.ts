@@ -44,12 +44,6 @@ export interface LinkMailVariables {
   expiresAt: Date;
 }
 
-export interface PasskeyNoticeMailVariables {
-  displayName: string;
-  passkeyName: string;
-  addedAt: Date;
-}
-
 /** One kind of mail: its built-in templates, where its overrides live, and its variables. */
 interface MailKind<V> {
   /** Sub-directory of a language directory with this kind's overrides ("" is the directory itself). */
@@ -78,61 +72,66 @@ const LINK_MAIL: MailKind<LinkMailVariables> = {
   }),
 };
 
-const NOTICE_MAIL: MailKind<PasskeyNoticeMailVariables> = {
-  directory: "passkey-added",
-  builtIn: Object.values(noticeMails),
-  variables: ["displayName", "passkeyName", "addedAt"],
-  sample: { displayName: "Ada Lovelace", passkeyName: "iPhone", addedAt: new Date(0) },
-  values: (_language, v) => ({
-    displayName: v.displayName,
-    passkeyName: v.passkeyName,
-    addedAt: formatTime(v.addedAt),
-  }),
-};
-
-export interface PasskeyRemovedMailVariables {
+/** What every notice names: to whom it is addressed, and which passkey it is about. */
+interface PasskeyNoticeBase {
   displayName: string;
   passkeyName: string;
+}
+
+export interface PasskeyNoticeMailVariables extends PasskeyNoticeBase {
+  addedAt: Date;
+}
+
+export interface PasskeyRemovedMailVariables extends PasskeyNoticeBase {
   removedAt: Date;
 }
 
-const REMOVED_NOTICE_MAIL: MailKind<PasskeyRemovedMailVariables> = {
-  directory: "passkey-removed",
-  builtIn: Object.values(removedNoticeMails),
-  variables: ["displayName", "passkeyName", "removedAt"],
-  sample: { displayName: "Ada Lovelace", passkeyName: "iPhone", removedAt: new Date(0) },
-  values: (_language, v) => ({
-    displayName: v.displayName,
-    passkeyName: v.passkeyName,
-    removedAt: formatTime(v.removedAt),
-  }),
-};
-
-export interface PasskeyCloneMailVariables {
-  displayName: string;
-  passkeyName: string;
+export interface PasskeyCloneMailVariables extends PasskeyNoticeBase {
   /** The provider's name from the AAGUID list; null when unknown. */
   provider: string | null;
   detectedAt: Date;
 }
 
-const CLONE_NOTICE_MAIL: MailKind<PasskeyCloneMailVariables> = {
-  directory: "passkey-clone",
-  builtIn: Object.values(cloneNoticeMails),
-  variables: ["displayName", "passkeyName", "provider", "detectedAt"],
-  sample: {
-    displayName: "Ada Lovelace",
-    passkeyName: "iPhone",
-    provider: "iCloud Keychain",
-    detectedAt: new Date(0),
-  },
-  values: (_language, v) => ({
-    displayName: v.displayName,
-    passkeyName: v.passkeyName,
-    provider: v.provider ?? "",
-    detectedAt: formatTime(v.detectedAt),
-  }),
-};
+/**
+ * A notice about one passkey, told apart from the others only by its template folder and the
+ * variables it adds (after displayName and passkeyName, in the order given). Every variable is
+ * text, a time ("2026-11-21 12:34 UTC") or null (empty).
+ */
+function noticeKind<V extends PasskeyNoticeBase & { [K in keyof V]: string | Date | null }>(
+  directory: string,
+  builtIn: Record<string, MailTemplateSource>,
+  sampleExtras: Omit<V, keyof PasskeyNoticeBase>,
+): MailKind<V> {
+  const sample = { displayName: "Ada Lovelace", passkeyName: "iPhone", ...sampleExtras } as V;
+  const variables = Object.keys(sample) as (keyof V & string)[];
+  return {
+    directory,
+    builtIn: Object.values(builtIn),
+    variables,
+    sample,
+    values: (_language, v) =>
+      Object.fromEntries(variables.map((name) => [name, noticeValue(v[name])])),
+  };
+}
+
+function noticeValue(value: string | Date | null): string {
+  return value instanceof Date ? formatTime(value) : (value ?? "");
+}
+
+const NOTICE_MAIL = noticeKind<PasskeyNoticeMailVariables>("passkey-added", noticeMails, {
+  addedAt: new Date(0),
+});
+
+const REMOVED_NOTICE_MAIL = noticeKind<PasskeyRemovedMailVariables>(
+  "passkey-removed",
+  removedNoticeMails,
+  { removedAt: new Date(0) },
+);
+
+const CLONE_NOTICE_MAIL = noticeKind<PasskeyCloneMailVariables>("passkey-clone", cloneNoticeMails, {
+  provider: "iCloud Keychain",
+  detectedAt: new Date(0),
+});
 
 const KIND_DIRECTORIES = [
   NOTICE_MAIL.directory,

@@ -7,6 +7,7 @@ import type { Database } from "../db/database";
 import type { OutboxBacklog } from "../core/metrics";
 import { MailRecipientEntity } from "../entities/mail-recipient.entity";
 import { OutboxMessageEntity } from "../entities/outbox-message.entity";
+import type { MailKind } from "../entities/outbox-message.entity";
 import type { Clock, IdGenerator } from "../core/clock";
 import type { KeyRing } from "../core/key-ring";
 import { seal, unseal } from "../core/key-ring";
@@ -159,13 +160,7 @@ export class OutboxService {
   ): Promise<string> {
     const { passkeyName, addedAt, ...addressee } = notice;
     const variables: PasskeyNoticeVariables = { passkeyName, addedAt: addedAt.toISOString() };
-    return this.insert(tx, addressee, () => ({
-      kind: "PASSKEY_ADDED",
-      codeId: null,
-      linkCiphertext: null,
-      variables: JSON.stringify(variables),
-      codeExpiresAt: new Date(this.clock.now().getTime() + giveUpAfterSeconds * 1000),
-    }));
+    return this.insertNotice(tx, "PASSKEY_ADDED", addressee, variables, giveUpAfterSeconds);
   }
 
   /** Queues the notice that a passkey was removed; given up after `giveUpAfterSeconds`. */
@@ -179,13 +174,7 @@ export class OutboxService {
       passkeyName,
       removedAt: removedAt.toISOString(),
     };
-    return this.insert(tx, addressee, () => ({
-      kind: "PASSKEY_REMOVED",
-      codeId: null,
-      linkCiphertext: null,
-      variables: JSON.stringify(variables),
-      codeExpiresAt: new Date(this.clock.now().getTime() + giveUpAfterSeconds * 1000),
-    }));
+    return this.insertNotice(tx, "PASSKEY_REMOVED", addressee, variables, giveUpAfterSeconds);
   }
 
   /** Queues the notice that a passkey may have been copied; given up after `giveUpAfterSeconds`. */
@@ -200,8 +189,19 @@ export class OutboxService {
       provider,
       detectedAt: detectedAt.toISOString(),
     };
+    return this.insertNotice(tx, "PASSKEY_CLONE", addressee, variables, giveUpAfterSeconds);
+  }
+
+  /** A notice row: no code, no link, its template values as JSON; given up after the deadline. */
+  private insertNotice(
+    tx: EntityManager,
+    kind: Exclude<MailKind, "PASSKEY_LINK">,
+    addressee: Addressee,
+    variables: PasskeyNoticeVariables | PasskeyRemovedNoticeVariables | PasskeyCloneNoticeVariables,
+    giveUpAfterSeconds: number,
+  ): Promise<string> {
     return this.insert(tx, addressee, () => ({
-      kind: "PASSKEY_CLONE",
+      kind,
       codeId: null,
       linkCiphertext: null,
       variables: JSON.stringify(variables),

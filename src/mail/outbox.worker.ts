@@ -16,6 +16,7 @@ import type {
   RenderedMail,
 } from "./mail-templates";
 import type { MailTransport } from "./mail-transport";
+import type { MailKind } from "../entities/outbox-message.entity";
 import { OutboxShards } from "./outbox-shards";
 import { SEND_CONCURRENCY, describeFailure, isPermanentFailure } from "./mail-transport";
 import type {
@@ -54,9 +55,36 @@ export class OutboxWorker {
   private readonly shards: OutboxShards;
   private readonly failures: FailureLog;
 
+  /** Renders a row of each kind: a link mail from its sealed link, a notice from its variables. */
+  private readonly composers: Record<MailKind, (mail: ClaimedMail) => RenderedMail>;
+
   constructor(private readonly deps: OutboxWorkerDeps) {
     this.shards = new OutboxShards(deps.db);
     this.failures = new FailureLog(deps.log, "outbox worker failed");
+    this.composers = {
+      PASSKEY_LINK: (mail) =>
+        deps.templates.render(mail.language, {
+          displayName: mail.displayName,
+          link: deps.outbox.openLink(mail),
+          lifetimeSeconds: Math.round(
+            (mail.codeExpiresAt.getTime() - mail.createdAt.getTime()) / 1000,
+          ),
+          expiresAt: mail.codeExpiresAt,
+        }),
+      PASSKEY_ADDED: notice(deps.noticeTemplates, (v: PasskeyNoticeVariables) => ({
+        passkeyName: v.passkeyName,
+        addedAt: new Date(v.addedAt),
+      })),
+      PASSKEY_REMOVED: notice(deps.removedNoticeTemplates, (v: PasskeyRemovedNoticeVariables) => ({
+        passkeyName: v.passkeyName,
+        removedAt: new Date(v.removedAt),
+      })),
+      PASSKEY_CLONE: notice(deps.cloneNoticeTemplates, (v: PasskeyCloneNoticeVariables) => ({
+        passkeyName: v.passkeyName,
+        provider: v.provider,
+        detectedAt: new Date(v.detectedAt),
+      })),
+    };
   }
 
   start(): void {
@@ -270,41 +298,9 @@ export class OutboxWorker {
   }
 
   private compose(mail: ClaimedMail): RenderedMail {
-    if (mail.kind === "PASSKEY_ADDED") {
-      const { passkeyName, addedAt } = JSON.parse(mail.variables ?? "{}") as PasskeyNoticeVariables;
-      return this.deps.noticeTemplates.render(mail.language, {
-        displayName: mail.displayName,
-        passkeyName,
-        addedAt: new Date(addedAt),
-      });
-    }
-    if (mail.kind === "PASSKEY_REMOVED") {
-      const { passkeyName, removedAt } = JSON.parse(
-        mail.variables ?? "{}",
-      ) as PasskeyRemovedNoticeVariables;
-      return this.deps.removedNoticeTemplates.render(mail.language, {
-        displayName: mail.displayName,
-        passkeyName,
-        removedAt: new Date(removedAt),
-      });
-    }
-    if (mail.kind === "PASSKEY_CLONE") {
-      const { passkeyName, provider, detectedAt } = JSON.parse(
-        mail.variables ?? "{}",
-      ) as PasskeyCloneNoticeVariables;
-      return this.deps.cloneNoticeTemplates.render(mail.language, {
-        displayName: mail.displayName,
-        passkeyName,
-        provider,
-        detectedAt: new Date(detectedAt),
-      });
-    }
-    return this.deps.templates.render(mail.language, {
-      displayName: mail.displayName,
-      link: this.deps.outbox.openLink(mail),
-      lifetimeSeconds: Math.round((mail.codeExpiresAt.getTime() - mail.createdAt.getTime()) / 1000),
-      expiresAt: mail.codeExpiresAt,
-    });
+    const compose = this.composers[mail.kind];
+    if (!compose) throw new Error(`unknown mail kind ${String(mail.kind)}`);
+    return compose(mail);
   }
 
   private afterFailure(mail: ClaimedMail, error: unknown, now: Date): Outcome {
@@ -319,6 +315,21 @@ export class OutboxWorker {
     const jittered = backoff / 2 + Math.random() * (backoff / 2);
     return { kind: "retry", error: description, at: new Date(now.getTime() + jittered) };
   }
+}
+
+/**
+ * Renders a notice row: the values its `variables` column keeps (times as ISO strings), turned
+ * back into the template's, with the addressee's display name.
+ */
+function notice<Stored, V extends { displayName: string }>(
+  templates: MailTemplates<V>,
+  revive: (stored: Stored) => Omit<V, "displayName">,
+): (mail: ClaimedMail) => RenderedMail {
+  return (mail) =>
+    templates.render(mail.language, {
+      displayName: mail.displayName,
+      ...revive(JSON.parse(mail.variables ?? "{}") as Stored),
+    } as V);
 }
 
 /** Runs `work` over `items` with at most `limit` at a time, keeping the order of results. */

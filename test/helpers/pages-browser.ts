@@ -1,78 +1,14 @@
-// The sign-in and account pages in Chromium: authenticators that carry a credential from one page
-// to another, reading the QR code's pixels, and waiting for the pages' states.
+// The sign-in and account pages in Chromium: their outcomes, reading the QR code's pixels, and
+// waiting for the pages' states. Authenticators and the browser itself are in ./browser.
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
-import type { CDPSession, Page } from "puppeteer-core";
+import type { Page } from "puppeteer-core";
 
 // Functions passed to page.evaluate run in the page; the test program itself has no DOM types.
 declare const document: any;
 declare const window: any;
 declare const sessionStorage: any;
-
-/** A credential as DevTools reports it (private key included), to put into another authenticator. */
-export type StoredCredential = Record<string, unknown>;
-
-export interface CarryingAuthenticator {
-  credentials(): Promise<StoredCredential[]>;
-  /** Whether it answers a prompt by itself (a person touching it). */
-  setPresence(on: boolean): Promise<void>;
-  /**
-   * Puts every credential it holds back with this signature counter (DevTools has no setter:
-   * getCredentials, removeCredential, addCredential). A lower one acts like a cloned device.
-   */
-  setSignCount(signCount: number): Promise<void>;
-  remove(): Promise<void>;
-}
-
-/**
- * A platform authenticator on `page` holding `credentials` (e.g. those another page registered);
- * `userVerified: false` fails user verification (a cancelled prompt).
- */
-export async function authenticatorWith(
-  page: Page,
-  credentials: StoredCredential[],
-  options: { userVerified?: boolean; presence?: boolean } = {},
-): Promise<CarryingAuthenticator> {
-  const cdp: CDPSession = await page.createCDPSession();
-  await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: options.userVerified ?? true,
-      automaticPresenceSimulation: options.presence ?? true,
-    },
-  });
-  for (const credential of credentials) {
-    await cdp.send("WebAuthn.addCredential", { authenticatorId, credential: credential as any });
-  }
-  return {
-    credentials: async () =>
-      (await cdp.send("WebAuthn.getCredentials", { authenticatorId }))
-        .credentials as unknown as StoredCredential[],
-    setSignCount: async (signCount: number) => {
-      const { credentials: held } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
-      for (const credential of held) {
-        await cdp.send("WebAuthn.removeCredential", {
-          authenticatorId,
-          credentialId: credential.credentialId,
-        });
-        await cdp.send("WebAuthn.addCredential", {
-          authenticatorId,
-          credential: { ...credential, signCount },
-        });
-      }
-    },
-    setPresence: async (enabled: boolean) => {
-      await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled });
-    },
-    remove: async () => {
-      await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
-    },
-  };
-}
+declare const location: any;
 
 /** body[data-state] once it is one of `states`. */
 export async function stateOf(page: Page, states: string[], timeout = 20_000): Promise<string> {
@@ -99,12 +35,21 @@ export const SIGN_IN_OUTCOMES = [
   "error",
 ];
 
-/** The status message the page shows now. */
-export function statusText(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const shown = [...document.querySelectorAll("#status p")].find((p: any) => !p.hidden);
-    return shown?.textContent ?? "";
-  });
+/**
+ * Presses the sign-in page's button (or does `press`) and resolves to its outcome: "success" once
+ * it has moved on to the account page, as it does at once, or the failure it shows.
+ */
+export async function signInOutcome(page: Page, press: () => Promise<void>): Promise<string> {
+  await press();
+  const moved = page
+    .waitForFunction(() => location.pathname.endsWith("/me"), { polling: 100, timeout: 30_000 })
+    .then(() => "success");
+  const failed = stateOf(
+    page,
+    SIGN_IN_OUTCOMES.filter((o) => o !== "success"),
+    30_000,
+  );
+  return Promise.any([moved, failed]);
 }
 
 /** Resolves once the page has asked the server for a sign-in challenge. */

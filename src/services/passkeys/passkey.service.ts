@@ -337,11 +337,7 @@ export class PasskeyService {
         await this.outbox.enqueuePasskeyNotice(
           tx,
           {
-            userId: user.id,
-            organizationId: user.organizationId,
-            recipient: user.email,
-            displayName: user.displayName,
-            language: user.preferredLanguage,
+            ...noticeAddressee(user, user.email),
             passkeyName: name,
             addedAt: now,
           },
@@ -463,11 +459,7 @@ export class PasskeyService {
         await this.outbox.enqueuePasskeyRemovedNotice(
           tx,
           {
-            userId: user.id,
-            organizationId: user.organizationId,
-            recipient: user.email,
-            displayName: user.displayName,
-            language: user.preferredLanguage,
+            ...noticeAddressee(user, user.email),
             passkeyName: passkey.name,
             removedAt,
           },
@@ -622,7 +614,7 @@ export class PasskeyService {
    */
   async flagClone(
     tx: EntityManager,
-    user: Pick<UserEntity, "id" | "organizationId" | "email" | "displayName" | "preferredLanguage">,
+    user: NoticeUser,
     passkey: StoredPasskey,
     now: Date,
   ): Promise<boolean> {
@@ -645,11 +637,7 @@ export class PasskeyService {
     await this.outbox.enqueuePasskeyCloneNotice(
       tx,
       {
-        userId: user.id,
-        organizationId: user.organizationId,
-        recipient: user.email,
-        displayName: user.displayName,
-        language: user.preferredLanguage,
+        ...noticeAddressee(user, user.email),
         passkeyName: passkey.name,
         provider: passkeyProvider(passkey.aaguid)?.name ?? null,
         detectedAt: now,
@@ -823,6 +811,23 @@ export class PasskeyService {
       throw error;
     }
   }
+}
+
+/** Who a passkey notice mail is about and goes to. */
+type NoticeUser = Pick<
+  UserEntity,
+  "id" | "organizationId" | "email" | "displayName" | "preferredLanguage"
+>;
+
+/** The addressee of a passkey notice: the user, at `recipient` (their address, once checked). */
+function noticeAddressee(user: NoticeUser, recipient: string) {
+  return {
+    userId: user.id,
+    organizationId: user.organizationId,
+    recipient,
+    displayName: user.displayName,
+    language: user.preferredLanguage,
+  };
 }
 
 function registrationNotFound(): ApiError {
