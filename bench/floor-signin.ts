@@ -57,7 +57,13 @@ async function transaction<T>(
   }
 }
 
-/** SigninRateLimit.spend: one unit of the address's budget in this minute. */
+const RAISE =
+  "UPDATE `signin_budgets` SET `used` = `used` + 1 WHERE `client_key` = ? AND `kind` = ? AND `window_start` = ? AND `used` < ?";
+
+/**
+ * SigninRateLimit.spend: one unit of the address's budget in this minute (the row's UPDATE; else
+ * its INSERT IGNORE; else the UPDATE once more, as a row added meanwhile may have units left).
+ */
 async function spend(
   connection: mysql.PoolConnection,
   kind: string,
@@ -66,29 +72,22 @@ async function spend(
   now: Date,
 ) {
   const key = [clientKey(address), kind, windowStart(now)];
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const [raised] = await connection.query<Header>(
-      "UPDATE `signin_budgets` SET `used` = used + 1 WHERE client_key = ? AND kind = ? AND window_start = ? AND used < ?",
-      [...key, limit],
-    );
-    if (raised.affectedRows === 1) return;
-    const [existing] = await connection.query<Row[]>(
-      "SELECT COUNT(1) AS `cnt` FROM `signin_budgets` `b` WHERE `b`.`client_key` = ? AND `b`.`kind` = ? AND `b`.`window_start` = ?",
-      key,
-    );
-    if (Number(existing[0]!.cnt) > 0) throw new Refused("SESSION-rate-limited");
-    try {
-      await connection.query(
-        "INSERT INTO `signin_budgets`(`client_key`, `kind`, `window_start`, `used`) VALUES (?, ?, ?, ?)",
-        [...key, 1],
-      );
-      return;
-    } catch (error) {
-      if ((error as { errno?: number }).errno !== 1062) throw error;
-    }
-  }
-  throw new Refused("SESSION-rate-limited");
+  const [raised] = await connection.query<Header>(RAISE, [...key, limit]);
+  if (raised.affectedRows === 1) return;
+  const [opened] = await connection.query<Header>(
+    "INSERT IGNORE INTO `signin_budgets` (`client_key`, `kind`, `window_start`, `used`) VALUES (?, ?, ?, ?)",
+    [...key, 1],
+  );
+  if (opened.affectedRows === 1) return;
+  const [again] = await connection.query<Header>(RAISE, [...key, limit]);
+  if (again.affectedRows !== 1) throw new Refused("SESSION-rate-limited");
 }
+
+/**
+ * The instance's default organization: read once per process, as OrganizationService keeps it
+ * (the instance row is written once, by bootstrap).
+ */
+let defaultOrganization: string | null = null;
 
 /** createSession {challenges.webAuthN}, anonymous: a session in the default organization. */
 export async function createSession(pool: mysql.Pool, settings: SigninSettings, address: string) {
@@ -97,13 +96,16 @@ export async function createSession(pool: mysql.Pool, settings: SigninSettings, 
   const { now, organizationId, challenge } = await transaction(pool, async (connection) => {
     const now = new Date();
     await spend(connection, "attempt", address, settings.rateLimit, now);
-    const [instance] = await connection.query<Row[]>(
-      "SELECT `i`.`default_organization_id` AS `id` FROM `instance` `i`",
-    );
-    const organizationId = instance[0]?.id as string | undefined;
+    if (defaultOrganization === null) {
+      const [instance] = await connection.query<Row[]>(
+        "SELECT `i`.`default_organization_id` AS `id` FROM `instance` `i`",
+      );
+      defaultOrganization = (instance[0]?.id as string | undefined) ?? null;
+    }
+    const organizationId = defaultOrganization;
     if (!organizationId) throw new Refused("ORG-not-found");
     await connection.query(
-      "INSERT INTO `sessions`(`id`, `user_id`, `organization_id`, `token_hash`, `check_user_id`, `login_name_key`, `user_checked_at`, `passkey_id`, `granted_by`, `webauthn_checked_at`, `user_verified`, `failed_checks`, `sequence`, `created_at`, `changed_at`, `expires_at`, `pending_until`, `terminated_at`) VALUES (?, NULL, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, NULL)",
+      "INSERT INTO `sessions` (`id`, `user_id`, `organization_id`, `token_hash`, `check_user_id`, `login_name_key`, `user_checked_at`, `passkey_id`, `granted_by`, `webauthn_checked_at`, `user_verified`, `failed_checks`, `sequence`, `created_at`, `changed_at`, `expires_at`, `pending_until`, `terminated_at`) VALUES (?, NULL, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, NULL)",
       [
         sessionId,
         organizationId,
@@ -117,14 +119,10 @@ export async function createSession(pool: mysql.Pool, settings: SigninSettings, 
         new Date(now.getTime() + settings.timeoutSeconds * 1000),
       ],
     );
-    // A new challenge replaces the open one (none yet, but the statement runs, as on the server).
-    await connection.query(
-      "UPDATE `session_challenges` SET `consumed_at` = ? WHERE session_id = ? AND consumed_at IS NULL",
-      [now, sessionId],
-    );
+    // A session created in this transaction has no challenge to replace (the server skips it).
     const challenge = newChallenge();
     await connection.query(
-      "INSERT INTO `session_challenges`(`id`, `session_id`, `challenge_hash`, `created_at`, `expires_at`, `consumed_at`) VALUES (?, ?, ?, ?, ?, NULL)",
+      "INSERT INTO `session_challenges` (`id`, `session_id`, `challenge_hash`, `created_at`, `expires_at`, `consumed_at`) VALUES (?, ?, ?, ?, ?, NULL)",
       [
         uuidV7.next(),
         sessionId,
@@ -172,7 +170,7 @@ const SESSION_COLUMNS = [
   "pending_until",
   "terminated_at",
 ]
-  .map((column) => `\`s\`.\`${column}\` AS \`s_${column}\``)
+  .map((column) => `\`sessions\`.\`${column}\` AS \`s_${column}\``)
   .join(", ");
 
 const USER_COLUMNS = [
@@ -209,10 +207,21 @@ export async function setSession(
   const response = input.checks.webAuthN.credentialAssertionData;
   const presented = sha256Hex(input.sessionToken);
   const token = newSessionToken();
+  const clientData = JSON.parse(
+    Buffer.from(
+      (response.response as { clientDataJSON: string }).clientDataJSON,
+      "base64url",
+    ).toString("utf8"),
+  ) as { challenge: string; type: string; crossOrigin?: boolean };
+  const challengeHash = sha256Hex(clientData.challenge);
   return transaction(pool, async (connection) => {
+    const now = new Date();
+    const failureWindow = windowStart(now);
+    // The session FOR UPDATE, with the address's failures this minute (SigninRateLimit's probe)
+    // and the challenge the assertion names (for its event) read, unlocked, in the same statement.
     const [sessions] = await connection.query<Row[]>(
-      `SELECT ${SESSION_COLUMNS} FROM \`sessions\` \`s\` WHERE \`s\`.\`id\` = ? FOR UPDATE`,
-      [input.sessionId],
+      `SELECT ${SESSION_COLUMNS}, (SELECT b.\`used\` FROM \`signin_budgets\` b WHERE b.\`client_key\` = ? AND b.\`kind\` = ? AND b.\`window_start\` = ?) AS x0, (SELECT c.\`id\` FROM \`session_challenges\` c WHERE c.\`session_id\` = \`sessions\`.\`id\` AND c.\`challenge_hash\` = ? LIMIT 1) AS x1, (SELECT c.\`created_at\` FROM \`session_challenges\` c WHERE c.\`session_id\` = \`sessions\`.\`id\` AND c.\`challenge_hash\` = ? LIMIT 1) AS x2 FROM \`sessions\` WHERE \`sessions\`.\`id\` = ? FOR UPDATE`,
+      [clientKey(address), "failure", failureWindow, challengeHash, challengeHash, input.sessionId],
     );
     const session = sessions[0];
     if (!session) throw new Refused("SESSION-not-found");
@@ -220,35 +229,23 @@ export async function setSession(
     const given = Buffer.from(presented, "hex");
     if (stored.length !== given.length || !timingSafeEqual(stored, given))
       throw new Refused("SESSION-token-invalid");
-    const now = new Date();
     if (session.s_terminated_at !== null) throw new Refused("SESSION-terminated");
     const pendingUntil = new Date(session.s_pending_until as Date);
     const expiresAt = new Date(session.s_expires_at as Date);
     if (Math.min(pendingUntil.getTime(), expiresAt.getTime()) <= now.getTime())
       throw new Refused("SESSION-expired");
-    // SigninRateLimit.requireLeft: the address's failures this minute.
-    const [failures] = await connection.query<Row[]>(
-      "SELECT `b`.`used` AS `used` FROM `signin_budgets` `b` WHERE `b`.`client_key` = ? AND `b`.`kind` = ? AND `b`.`window_start` = ?",
-      [clientKey(address), "failure", windowStart(now)],
-    );
-    if (failures[0] && Number(failures[0].used) >= settings.failureLimit)
+    if (session.x0 !== null && Number(session.x0) >= settings.failureLimit)
       throw new Refused("SESSION-rate-limited");
-    const clientData = JSON.parse(
-      Buffer.from(
-        (response.response as { clientDataJSON: string }).clientDataJSON,
-        "base64url",
-      ).toString("utf8"),
-    ) as { challenge: string; type: string; crossOrigin?: boolean };
     const [consumed] = await connection.query<Header>(
-      "UPDATE `session_challenges` SET `consumed_at` = ? WHERE session_id = ? AND consumed_at IS NULL AND expires_at > ? AND challenge_hash = ?",
-      [now, session.s_id, now, sha256Hex(clientData.challenge)],
+      "UPDATE `session_challenges` SET `consumed_at` = ? WHERE `session_id` = ? AND `consumed_at` IS NULL AND `expires_at` > ? AND `challenge_hash` = ?",
+      [now, session.s_id, now, challengeHash],
     );
     if (consumed.affectedRows !== 1) throw new Refused("SESSION-webauthn-no-challenge");
     if (clientData.crossOrigin === true || clientData.type !== "webauthn.get")
       throw new Refused("SESSION-webauthn-invalid");
     const credentialId = response.id as string;
     const [passkeys] = await connection.query<Row[]>(
-      "SELECT `p`.`id` AS `p_id`, `p`.`user_id` AS `p_user_id`, `p`.`credential_id` AS `p_credential_id`, `p`.`public_key` AS `p_public_key`, `p`.`sign_count` AS `p_sign_count`, `p`.`transports` AS `p_transports`, `p`.`granted_by` AS `p_granted_by`, `p`.`clone_warning` AS `p_clone_warning`, `p`.`clone_notified_at` AS `p_clone_notified_at`, `p`.`name` AS `p_name` FROM `passkeys` `p` WHERE `p`.`credential_hash` = ?",
+      "SELECT `passkeys`.`id` AS `p_id`, `passkeys`.`user_id` AS `p_user_id`, `passkeys`.`credential_id` AS `p_credential_id`, `passkeys`.`public_key` AS `p_public_key`, `passkeys`.`sign_count` AS `p_sign_count`, `passkeys`.`transports` AS `p_transports`, `passkeys`.`granted_by` AS `p_granted_by`, `passkeys`.`clone_warning` AS `p_clone_warning`, `passkeys`.`clone_notified_at` AS `p_clone_notified_at`, `passkeys`.`name` AS `p_name`, `passkeys`.`aaguid` AS `p_aaguid` FROM `passkeys` WHERE `passkeys`.`credential_hash` = ?",
       [credentialHash(credentialId)],
     );
     const passkey = passkeys[0];
@@ -287,8 +284,8 @@ export async function setSession(
     const rose = counted > storedCount;
     const [recorded] = await connection.query<Header>(
       rose
-        ? "UPDATE `passkeys` SET `backed_up` = ?, `last_used_at` = ?, `sign_count` = ? WHERE id = ?"
-        : "UPDATE `passkeys` SET `backed_up` = ?, `last_used_at` = ? WHERE id = ?",
+        ? "UPDATE `passkeys` SET `backed_up` = ?, `last_used_at` = ?, `sign_count` = ? WHERE `id` = ?"
+        : "UPDATE `passkeys` SET `backed_up` = ?, `last_used_at` = ? WHERE `id` = ?",
       [
         authenticationInfo.credentialBackedUp ? 1 : 0,
         now,
@@ -318,20 +315,14 @@ export async function setSession(
         eventDate,
       ],
     );
-    // Which passkeys verified the session.
-    const [linked] = await connection.query<Row[]>(
-      "SELECT COUNT(1) AS `cnt` FROM `session_passkeys` `l` WHERE `l`.`session_id` = ? AND `l`.`passkey_id` = ?",
+    // Which passkeys verified the session (one statement; an existing link stays).
+    await connection.query(
+      "INSERT IGNORE INTO `session_passkeys` (`session_id`, `passkey_id`) VALUES (?, ?)",
       [session.s_id, passkey.p_id],
     );
-    if (Number(linked[0]!.cnt) === 0) {
-      await connection.query(
-        "INSERT INTO `session_passkeys`(`session_id`, `passkey_id`) VALUES (?, ?)",
-        [session.s_id, passkey.p_id],
-      );
-    }
     // The compare-and-set on the token, with the session's new state.
     const [rotated] = await connection.query<Header>(
-      "UPDATE `sessions` SET `user_id` = ?, `organization_id` = ?, `check_user_id` = ?, `login_name_key` = ?, `user_checked_at` = ?, `passkey_id` = ?, `granted_by` = ?, `webauthn_checked_at` = ?, `user_verified` = ?, `changed_at` = ?, `token_hash` = ? WHERE id = ? AND token_hash = ?",
+      "UPDATE `sessions` SET `user_id` = ?, `organization_id` = ?, `check_user_id` = ?, `login_name_key` = ?, `user_checked_at` = ?, `passkey_id` = ?, `granted_by` = ?, `webauthn_checked_at` = ?, `user_verified` = ?, `changed_at` = ?, `token_hash` = ? WHERE `id` = ? AND `token_hash` = ?",
       [
         user.id,
         user.organization_id,
@@ -349,19 +340,36 @@ export async function setSession(
       ],
     );
     if (rotated.affectedRows !== 1) throw new Refused("SESSION-token-invalid");
-    // The session's events: added, user.checked, webAuthN.checked, token.set.
-    const [sessionBumped] = await connection.query<Header>(
-      "UPDATE sessions SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?",
-      [4, session.s_id],
-    );
-    const last = Number(sessionBumped.insertId);
-    const sessionEventDate = new Date();
+    // The session's first events: added, user.checked, the answered challenge, webAuthN.checked,
+    // the lifetime createSession set, token.set.
+    const createdAt = new Date(session.s_created_at as Date);
+    const lifetime = Math.round((expiresAt.getTime() - createdAt.getTime()) / 1000);
     const events: [string, Record<string, unknown>][] = [
       [SESSION_EVENTS.added, {}],
       [SESSION_EVENTS.userChecked, { userId: user.id }],
+      ...(session.x1
+        ? [
+            [
+              SESSION_EVENTS.webAuthNChallenged,
+              {
+                challengeId: session.x1 as string,
+                issuedAt: new Date(session.x2 as Date).toISOString(),
+                rpId: settings.rpId,
+                userVerification: "required",
+              },
+            ] as [string, Record<string, unknown>],
+          ]
+        : []),
       [SESSION_EVENTS.webAuthNChecked, { passkeyId: passkey.p_id, userVerified: true }],
+      [SESSION_EVENTS.lifetimeSet, { lifetime: `${lifetime}s` }],
       [SESSION_EVENTS.tokenSet, {}],
     ];
+    const [sessionBumped] = await connection.query<Header>(
+      "UPDATE sessions SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?",
+      [events.length, session.s_id],
+    );
+    const last = Number(sessionBumped.insertId);
+    const sessionEventDate = new Date();
     await connection.query(
       `INSERT INTO \`events\` (\`aggregate_type\`, \`aggregate_id\`, \`sequence\`, \`event_type\`, \`payload\`, \`creator\`, \`resource_owner\`, \`created_at\`) VALUES ${events.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
       events.flatMap(([type, payload], index) => [
@@ -377,7 +385,7 @@ export async function setSession(
     );
     // The Signal API payloads.
     const [accepted] = await connection.query<Row[]>(
-      "SELECT `p`.`credential_id` AS `p_credential_id`, `p`.`id` AS `p_id` FROM `passkeys` `p` WHERE `p`.`user_id` = ? ORDER BY `p`.`created_at` ASC",
+      "SELECT `passkeys`.`credential_id` AS `p_credential_id` FROM `passkeys` WHERE `passkeys`.`user_id` = ? ORDER BY `passkeys`.`created_at` ASC",
       [user.id],
     );
     return {

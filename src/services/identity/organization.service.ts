@@ -61,14 +61,22 @@ export class OrganizationService {
     return id;
   }
 
-  /** The instance's default organization (created by bootstrap); null before bootstrap. */
+  /**
+   * The instance's default organization (created by bootstrap); null before bootstrap. Once
+   * read it is kept: bootstrap writes the single instance row once, nothing updates or deletes
+   * it, and organizations are never deleted. Before bootstrap (null) it is read every time.
+   */
   async defaultOrganizationId(db: EntityManager): Promise<string | null> {
+    if (this.defaultOrganization !== null) return this.defaultOrganization;
     const row = await db
       .createQueryBuilder(InstanceEntity, "i")
       .select("i.defaultOrganizationId", "id")
       .getRawOne<{ id: string }>();
-    return row?.id ?? null;
+    this.defaultOrganization = row?.id ?? null;
+    return this.defaultOrganization;
   }
+
+  private defaultOrganization: string | null = null;
 
   /**
    * The organizations whose users the caller may read (`user.read`): every one for a holder of an

@@ -7,6 +7,8 @@ import type { Metrics } from "../../core/metrics";
 import { isUniqueViolation } from "../../db/database";
 import { PasskeyRegistrationEntity } from "../../entities/passkey-registration.entity";
 import { PasskeyEntity } from "../../entities/passkey.entity";
+import { CompiledSelect } from "../../db/compiled-sql";
+import { CompiledUpdate } from "../../db/compiled-statements";
 import type { UserEntity } from "../../entities/user.entity";
 import { ApiError } from "../../errors";
 import type { OutboxService } from "../../mail/outbox.service";
@@ -526,17 +528,43 @@ export class PasskeyService {
     if (full) throw full;
   }
 
+  // Sign-in's statements, built once (see src/db/compiled-sql.ts).
+  private readonly selectCredentialIds = new CompiledSelect(
+    this.db,
+    PasskeyEntity,
+    ["credentialId"],
+    (column) => `WHERE ${column("userId")} = ? ORDER BY ${column("createdAt")} ASC`,
+  );
+  private readonly selectByCredentialHash = new CompiledSelect(
+    this.db,
+    PasskeyEntity,
+    [
+      "id",
+      "userId",
+      "credentialId",
+      "publicKey",
+      "signCount",
+      "transports",
+      "grantedBy",
+      "cloneWarning",
+      "cloneNotifiedAt",
+      "name",
+      "aaguid",
+    ],
+    (column) => `WHERE ${column("credentialHash")} = ?`,
+  );
+  private readonly updatePasskey = new CompiledUpdate(
+    this.db,
+    PasskeyEntity,
+    (column) => `${column("id")} = ?`,
+  );
+
   /** The Signal API payloads for `user`'s current passkeys (SPEC 18). */
   async signals(
     db: EntityManager,
     user: Pick<UserEntity, "id" | "username" | "displayName">,
   ): Promise<PasskeySignals> {
-    const rows = await db
-      .createQueryBuilder(PasskeyEntity, "p")
-      .select(["p.credentialId"])
-      .where("p.userId = :userId", { userId: user.id })
-      .orderBy("p.createdAt", "ASC")
-      .getMany();
+    const rows = await this.selectCredentialIds.all(db, [user.id]);
     return {
       rpId: this.relyingParty.id,
       userId: userHandleOf(user.id),
@@ -548,23 +576,7 @@ export class PasskeyService {
 
   /** The stored passkey with this credential ID (base64url), looked up by its indexed hash. */
   async findByCredentialId(db: EntityManager, credentialId: string): Promise<StoredPasskey | null> {
-    return db
-      .createQueryBuilder(PasskeyEntity, "p")
-      .select([
-        "p.id",
-        "p.userId",
-        "p.credentialId",
-        "p.publicKey",
-        "p.signCount",
-        "p.transports",
-        "p.grantedBy",
-        "p.cloneWarning",
-        "p.cloneNotifiedAt",
-        "p.name",
-        "p.aaguid",
-      ])
-      .where("p.credentialHash = :hash", { hash: credentialHash(credentialId) })
-      .getOne();
+    return (await this.selectByCredentialHash.one(db, [credentialHash(credentialId)])) ?? null;
   }
 
   /** The credential IDs and transports of a user's passkeys (an allow-list for sign-in). */
@@ -592,17 +604,16 @@ export class PasskeyService {
     passkeyId: string,
     update: { signCount?: number; backedUp: boolean; usedAt: Date },
   ): Promise<boolean> {
-    const result = await tx
-      .createQueryBuilder()
-      .update(PasskeyEntity)
-      .set({
+    const recorded = await this.updatePasskey.run(
+      tx,
+      {
         backedUp: update.backedUp,
         lastUsedAt: update.usedAt,
         ...(update.signCount === undefined ? {} : { signCount: update.signCount }),
-      })
-      .where("id = :passkeyId", { passkeyId })
-      .execute();
-    return result.affected === 1;
+      },
+      [passkeyId],
+    );
+    return recorded === 1;
   }
 
   /**

@@ -3,8 +3,9 @@
 // from the injected Clock (the servers' clock, kept by NTP), as everywhere else in the code.
 import type { EntityManager } from "typeorm";
 import type { Config } from "../../config";
+import { CompiledInsert, CompiledSelect } from "../../db/compiled-sql";
+import { CompiledInsertIfAbsent, CompiledUpdate, EntitySql } from "../../db/compiled-statements";
 import type { Database } from "../../db/database";
-import { isUniqueViolation } from "../../db/database";
 import { SessionChallengeEntity } from "../../entities/session-challenge.entity";
 import { SessionPasskeyEntity } from "../../entities/session-passkey.entity";
 import { SessionEntity } from "../../entities/session.entity";
@@ -26,7 +27,8 @@ import type { PasskeyService, PasskeySignals, StoredPasskey } from "../passkeys/
 import { userHandleOf } from "../passkeys/passkey.service";
 import type { AuthenticationParty } from "../passkeys/relying-party";
 import { newChallenge, newSessionToken, sameHash, sha256Hex } from "./session-token";
-import type { SigninRateLimit } from "./signin-rate-limit";
+import type { BudgetProbe, SigninRateLimit } from "./signin-rate-limit";
+import { SigninBudgetEntity } from "../../entities/signin-budget.entity";
 
 export const USER_VERIFICATION_REQUIRED = "USER_VERIFICATION_REQUIREMENT_REQUIRED";
 
@@ -125,6 +127,27 @@ interface VerifiedCheck {
   answered: { id: string; issuedAt: Date } | null;
 }
 
+const SESSION_PROPERTIES = [
+  "id",
+  "userId",
+  "organizationId",
+  "tokenHash",
+  "checkUserId",
+  "loginNameKey",
+  "userCheckedAt",
+  "passkeyId",
+  "grantedBy",
+  "webauthnCheckedAt",
+  "userVerified",
+  "failedChecks",
+  "sequence",
+  "createdAt",
+  "changedAt",
+  "expiresAt",
+  "pendingUntil",
+  "terminatedAt",
+] as const satisfies readonly (keyof SessionEntity)[];
+
 const refuse = (
   error: ApiError,
   outcome: "failed" | "clone" = "failed",
@@ -158,6 +181,72 @@ export class SessionService {
       this.endWhere(tx, "passkey", passkeyIds, "passkey.removed"),
     );
   }
+
+  // The sign-in path's statements, built once (see src/db/compiled-sql.ts).
+  private readonly insertSession = new CompiledInsert(this.db, SessionEntity, SESSION_PROPERTIES);
+  private readonly selectSession = (() => {
+    const sessions = new EntitySql(this.db, SessionEntity);
+    const budgets = new EntitySql(this.db, SigninBudgetEntity);
+    const challenges = new EntitySql(this.db, SessionChallengeEntity);
+    const b = (property: keyof SigninBudgetEntity) => `b.${budgets.column(property)}`;
+    const c = (property: keyof SessionChallengeEntity) => `c.${challenges.column(property)}`;
+    const named = (property: keyof SessionChallengeEntity) =>
+      `(SELECT ${c(property)} FROM ${challenges.table} c WHERE ${c("sessionId")} = ${sessions.table}.${sessions.column("id")} AND ${c("challengeHash")} = ? LIMIT 1)`;
+    return new CompiledSelect(
+      this.db,
+      SessionEntity,
+      SESSION_PROPERTIES,
+      (column) => `WHERE ${column("id")} = ?`,
+      {
+        failuresUsed: `(SELECT ${b("used")} FROM ${budgets.table} b WHERE ${b("clientKey")} = ? AND ${b("kind")} = ? AND ${b("windowStart")} = ?)`,
+        answeredId: named("id"),
+        answeredAt: named("createdAt"),
+      },
+    );
+  })();
+  private readonly updateSession = new CompiledUpdate(
+    this.db,
+    SessionEntity,
+    (column) => `${column("id")} = ?`,
+  );
+  /** The compare-and-set on the token. */
+  private readonly rotateSession = new CompiledUpdate(
+    this.db,
+    SessionEntity,
+    (column) => `${column("id")} = ? AND ${column("tokenHash")} = ?`,
+  );
+  private readonly insertChallenge = new CompiledInsert(this.db, SessionChallengeEntity, [
+    "id",
+    "sessionId",
+    "challengeHash",
+    "createdAt",
+    "expiresAt",
+    "consumedAt",
+  ]);
+  /** Spends the session's open challenge, whatever it is (a failed check). */
+  private readonly consumeOpen = new CompiledUpdate(
+    this.db,
+    SessionChallengeEntity,
+    (column) =>
+      `${column("sessionId")} = ? AND ${column("consumedAt")} IS NULL AND ${column("expiresAt")} > ?`,
+  );
+  /** Spends the open challenge with this hash: one winner across processes and Galera nodes. */
+  private readonly consumeNamed = new CompiledUpdate(
+    this.db,
+    SessionChallengeEntity,
+    (column) =>
+      `${column("sessionId")} = ? AND ${column("consumedAt")} IS NULL AND ${column("expiresAt")} > ? AND ${column("challengeHash")} = ?`,
+  );
+  /** A new challenge replaces the open one, expired or not. */
+  private readonly replaceOpen = new CompiledUpdate(
+    this.db,
+    SessionChallengeEntity,
+    (column) => `${column("sessionId")} = ? AND ${column("consumedAt")} IS NULL`,
+  );
+  private readonly linkSessionPasskey = new CompiledInsertIfAbsent(this.db, SessionPasskeyEntity, [
+    "sessionId",
+    "passkeyId",
+  ]);
 
   /**
    * CreateSession: anyone may call (the passkey is the authority). A caller holding
@@ -217,9 +306,10 @@ export class SessionService {
         row.checkUserId = userCheck.userId ?? null;
         row.loginNameKey = userCheck.loginName?.toLowerCase() ?? null;
       }
-      await tx.createQueryBuilder().insert().into(SessionEntity).values(row).execute();
+      await this.insertSession.run(tx, [row]);
+      // A session created in this transaction has no challenge yet: nothing to replace.
       const challenges = challenge
-        ? (await this.openChallenge(tx, sessionId, allow, now)).challenges
+        ? (await this.openChallenge(tx, sessionId, allow, now, false)).challenges
         : null;
       return {
         details: { sequence: 0, eventDate: now, resourceOwner: row.organizationId },
@@ -251,8 +341,18 @@ export class SessionService {
     const presented = sha256Hex(request.sessionToken);
     const token = newSessionToken();
     const writer = this.sessionWriter(ctx);
+    const clientData = assertion ? parseClientData(assertion) : null;
+    const challengeHash = clientData ? sha256Hex(clientData.challenge) : null;
     const outcome = await this.db.transaction(async (tx) => {
-      const session = await this.lockSession(tx, request.sessionId);
+      // One statement locks the session and reads, without locking them, the address's failures
+      // this minute and the challenge the assertion names (for its event on a first check).
+      const failures = assertion ? this.limits.probe("failure", ctx.clientAddress) : null;
+      const { session, failuresUsed, answered } = await this.lockSessionForCheck(
+        tx,
+        request.sessionId,
+        failures,
+        challengeHash,
+      );
       if (!sameHash(session.tokenHash, presented)) throw tokenInvalid();
       const now = this.clock.now();
       this.assertLive(session, now);
@@ -264,8 +364,16 @@ export class SessionService {
       }
       let verified: VerifiedCheck | null = null;
       if (assertion) {
-        await this.limits.requireLeft(tx, "failure", ctx.clientAddress);
-        const checked = await this.checkWebAuthN(tx, { ...session, ...changes }, assertion, now);
+        if (failures) this.limits.requireLeftOf(failures, failuresUsed);
+        const checked = await this.checkWebAuthN(
+          tx,
+          { ...session, ...changes },
+          assertion,
+          clientData,
+          challengeHash,
+          answered,
+          now,
+        );
         if (isRefusal(checked)) {
           await this.countFailure(tx, session, now);
           await this.limits.record(tx, "failure", ctx.clientAddress);
@@ -321,7 +429,7 @@ export class SessionService {
         await this.limits.spend(tx, "attempt", ctx.clientAddress);
         const userId = changes.userId ?? session.userId;
         const allow = writer && userId ? await this.passkeys.credentialsOf(tx, userId) : [];
-        const opened = await this.openChallenge(tx, session.id, allow, now);
+        const opened = await this.openChallenge(tx, session.id, allow, now, true);
         challenges = opened.challenges;
         if (!wasVerified && !verified) {
           changes.pendingUntil = new Date(
@@ -593,10 +701,12 @@ export class SessionService {
     tx: EntityManager,
     session: SessionEntity,
     response: Record<string, unknown>,
+    clientData: ReturnType<typeof parseClientData>,
+    challengeHash: string | null,
+    /** The session's challenge with `challengeHash`, read when the session was locked. */
+    named: { id: string; issuedAt: Date } | null,
     now: Date,
   ): Promise<VerifiedCheck | Refusal> {
-    const clientData = parseClientData(response);
-    const challengeHash = clientData ? sha256Hex(clientData.challenge) : null;
     const consumed = challengeHash
       ? await this.consumeChallenge(tx, session.id, now, challengeHash)
       : 0;
@@ -679,29 +789,10 @@ export class SessionService {
           }
         : { type: PASSKEY_TOKEN_EVENTS.checkSucceeded, payload: { passkeyId: passkey.id } },
     ]);
-    await this.linkPasskey(tx, session.id, passkey.id);
-    const answered =
-      session.webauthnCheckedAt === null
-        ? await this.answeredChallenge(tx, session.id, challengeHash!)
-        : null;
+    // Which passkeys verified the session (a later check with the same one adds nothing).
+    await this.linkSessionPasskey.run(tx, { sessionId: session.id, passkeyId: passkey.id });
+    const answered = session.webauthnCheckedAt === null ? named : null;
     return { user, passkey, answered };
-  }
-
-  /** The challenge row a first successful check consumed (for its challenged event). */
-  private async answeredChallenge(
-    tx: EntityManager,
-    sessionId: string,
-    challengeHash: string,
-  ): Promise<{ id: string; issuedAt: Date } | null> {
-    const row = await tx
-      .createQueryBuilder(SessionChallengeEntity, "c")
-      .select(["c.id", "c.createdAt"])
-      .where("c.sessionId = :sessionId AND c.challengeHash = :challengeHash", {
-        sessionId,
-        challengeHash,
-      })
-      .getOne();
-    return row ? { id: row.id, issuedAt: row.createdAt } : null;
   }
 
   /** Flags the passkey, ends the sessions it verified and writes the event (SPEC 18). */
@@ -733,70 +824,41 @@ export class SessionService {
     now: Date,
     challengeHash?: string,
   ): Promise<number> {
-    const query = tx
-      .createQueryBuilder()
-      .update(SessionChallengeEntity)
-      .set({ consumedAt: now })
-      .where("sessionId = :sessionId AND consumedAt IS NULL AND expiresAt > :now", {
-        sessionId,
-        now,
-      });
-    if (challengeHash !== undefined)
-      query.andWhere("challengeHash = :challengeHash", { challengeHash });
-    return (await query.execute()).affected ?? 0;
+    const open = this.consumeOpen.value("expiresAt", now);
+    return challengeHash === undefined
+      ? this.consumeOpen.run(tx, { consumedAt: now }, [sessionId, open])
+      : this.consumeNamed.run(tx, { consumedAt: now }, [sessionId, open, challengeHash]);
   }
 
-  /** A new challenge replaces the open one; only its hash is stored. */
+  /**
+   * A new challenge replaces the open one (`replace`: false for a session created in the same
+   * transaction, which has none); only its hash is stored.
+   */
   private async openChallenge(
     tx: EntityManager,
     sessionId: string,
     allow: { credentialId: string; transports: string[] }[],
     now: Date,
+    replace: boolean,
   ): Promise<{ challenges: IssuedChallenges; challengeId: string }> {
-    await tx
-      .createQueryBuilder()
-      .update(SessionChallengeEntity)
-      .set({ consumedAt: now })
-      .where("sessionId = :sessionId AND consumedAt IS NULL", { sessionId })
-      .execute();
+    if (replace) await this.replaceOpen.run(tx, { consumedAt: now }, [sessionId]);
     const challenge = newChallenge();
     const challengeId = this.ids.next();
-    await tx
-      .createQueryBuilder()
-      .insert()
-      .into(SessionChallengeEntity)
-      .values({
+    await this.insertChallenge.run(tx, [
+      {
         id: challengeId,
         sessionId,
         challengeHash: sha256Hex(challenge),
         createdAt: now,
         expiresAt: new Date(now.getTime() + this.settings.webauthnTimeoutSeconds * 1000),
         consumedAt: null,
-      })
-      .execute();
+      },
+    ]);
     const publicKey = await this.relyingParty.requestOptions(challenge, allow);
     return {
       challenges: { webAuthN: { publicKeyCredentialRequestOptions: { publicKey } } },
       challengeId,
     };
-  }
-
-  private async linkPasskey(tx: EntityManager, sessionId: string, passkeyId: string) {
-    const known = await tx
-      .createQueryBuilder(SessionPasskeyEntity, "l")
-      .where("l.sessionId = :sessionId AND l.passkeyId = :passkeyId", { sessionId, passkeyId })
-      .getCount();
-    if (known > 0) return;
-    try {
-      await tx
-        .createQueryBuilder()
-        .insert()
-        .into(SessionPasskeyEntity)
-        .values({ sessionId, passkeyId })
-        .execute();
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
   }
 
   /** The compare-and-set that makes the presented token the last one to work. */
@@ -807,24 +869,17 @@ export class SessionService {
     token: string,
     changes: Partial<SessionEntity>,
   ): Promise<void> {
-    const result = await tx
-      .createQueryBuilder()
-      .update(SessionEntity)
-      .set({ ...changes, tokenHash: sha256Hex(token) })
-      .where("id = :sessionId AND tokenHash = :presented", { sessionId, presented })
-      .execute();
-    if (result.affected !== 1) throw tokenInvalid();
+    const rotated = await this.rotateSession.run(tx, { ...changes, tokenHash: sha256Hex(token) }, [
+      sessionId,
+      presented,
+    ]);
+    if (rotated !== 1) throw tokenInvalid();
   }
 
   /** A failed check: counted on the session (five end it), never on the user. */
   private async countFailure(tx: EntityManager, session: SessionEntity, now: Date) {
     const failedChecks = session.failedChecks + 1;
-    await tx
-      .createQueryBuilder()
-      .update(SessionEntity)
-      .set({ failedChecks, changedAt: now })
-      .where("id = :id", { id: session.id })
-      .execute();
+    await this.updateSession.run(tx, { failedChecks, changedAt: now }, [session.id]);
     if (failedChecks >= MAX_FAILED_CHECKS) {
       await this.terminate(tx, [session], now, "too.many.failed.checks");
     }
@@ -1018,15 +1073,42 @@ export class SessionService {
   }
 
   private async lockSession(tx: EntityManager, sessionId: string): Promise<SessionEntity> {
-    const session = isResourceId(sessionId)
-      ? await this.db
-          .forUpdate(
-            tx.createQueryBuilder(SessionEntity, "s").where("s.id = :sessionId", { sessionId }),
-          )
-          .getOne()
-      : null;
-    if (!session) throw sessionNotFound();
-    return session;
+    return (await this.lockSessionForCheck(tx, sessionId, null, null)).session;
+  }
+
+  /**
+   * The session, locked until commit (MySQL; SQLite's writer lock covers it), with two values
+   * read in the same statement and not locked: how many failures `failures` (a budget key, see
+   * SigninRateLimit.probe) has spent, and the session's challenge with `challengeHash`.
+   */
+  private async lockSessionForCheck(
+    tx: EntityManager,
+    sessionId: string,
+    failures: BudgetProbe | null,
+    challengeHash: string | null,
+  ): Promise<{
+    session: SessionEntity;
+    failuresUsed: number | null;
+    answered: { id: string; issuedAt: Date } | null;
+  }> {
+    const row = isResourceId(sessionId)
+      ? await this.selectSession.one(
+          tx,
+          [...(failures?.params ?? [null, null, null]), challengeHash, challengeHash, sessionId],
+          this.db.dialect === "mysql" ? " FOR UPDATE" : "",
+        )
+      : undefined;
+    if (!row) throw sessionNotFound();
+    const { failuresUsed, answeredId, answeredAt, ...session } = row;
+    return {
+      session,
+      failuresUsed:
+        failuresUsed === null || failuresUsed === undefined ? null : Number(failuresUsed),
+      answered:
+        typeof answeredId === "string" && answeredAt !== null && answeredAt !== undefined
+          ? { id: answeredId, issuedAt: parseDbDate(answeredAt as Date | string) }
+          : null,
+    };
   }
 
   private async findSession(db: EntityManager, sessionId: string): Promise<SessionEntity> {

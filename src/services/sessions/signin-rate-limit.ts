@@ -2,8 +2,8 @@
 // server process counts against the same numbers.
 import { isIPv6 } from "node:net";
 import type { EntityManager } from "typeorm";
+import { CompiledInsertIfAbsent, EntitySql } from "../../db/compiled-statements";
 import type { Database } from "../../db/database";
-import { isUniqueViolation } from "../../db/database";
 import type { SigninBudgetKind } from "../../entities/signin-budget.entity";
 import { SigninBudgetEntity } from "../../entities/signin-budget.entity";
 import { ApiError } from "../../errors";
@@ -15,12 +15,34 @@ const WINDOW_MS = 60_000;
 /** How long budget rows are kept after their minute (they matter only within it). */
 const KEPT_MS = 3_600_000;
 
+/** One address's budget row of this minute, for a statement that reads it along (`requireLeftOf`). */
+export interface BudgetProbe {
+  kind: SigninBudgetKind;
+  windowStart: Date;
+  /** The row's key as the statement's parameters: client key, kind, window start. */
+  params: unknown[];
+}
+
 export class SigninRateLimit {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly limits: Record<SigninBudgetKind, number>,
   ) {}
+
+  private readonly names = new EntitySql(this.db, SigninBudgetEntity);
+  /** Spends one unit of a budget row that has one left. */
+  private readonly raise = (() => {
+    const column = (property: keyof SigninBudgetEntity) => this.names.column(property);
+    return `UPDATE ${this.names.table} SET ${column("used")} = ${column("used")} + 1 WHERE ${column("clientKey")} = ? AND ${column("kind")} = ? AND ${column("windowStart")} = ? AND ${column("used")} < ?`;
+  })();
+  /** The minute's first unit (nothing when another request added the row first). */
+  private readonly open = new CompiledInsertIfAbsent(this.db, SigninBudgetEntity, [
+    "clientKey",
+    "kind",
+    "windowStart",
+    "used",
+  ]);
 
   /**
    * Spends one unit of `kind` for `address` in the current minute, or throws RESOURCE_EXHAUSTED
@@ -29,46 +51,38 @@ export class SigninRateLimit {
    */
   async spend(tx: EntityManager, kind: SigninBudgetKind, address: string | undefined) {
     if (address === undefined) return;
-    const key = { clientKey: clientKey(address), kind, windowStart: this.windowStart() };
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const raised = await tx
-        .createQueryBuilder()
-        .update(SigninBudgetEntity)
-        .set({ used: () => "used + 1" })
-        .where("clientKey = :clientKey AND kind = :kind AND windowStart = :windowStart", key)
-        .andWhere("used < :limit", { limit: this.limits[kind] })
-        .execute();
-      if (raised.affected === 1) return;
-      if (await this.exists(tx, key)) throw this.exhausted(key.windowStart);
-      try {
-        await tx
-          .createQueryBuilder()
-          .insert()
-          .into(SigninBudgetEntity)
-          .values({ ...key, used: 1 })
-          .execute();
-        return;
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-      }
-    }
-    throw this.exhausted(key.windowStart);
+    const windowStart = this.windowStart();
+    const key = [clientKey(address), kind, this.names.value("windowStart", windowStart)];
+    // The row of this minute with a unit left; else add it; else it was added meanwhile (by
+    // another request, between the two statements) or is spent: the second UPDATE tells.
+    if ((await this.db.execute(tx, this.raise, [...key, this.limits[kind]])) === 1) return;
+    if (await this.open.run(tx, { clientKey: key[0] as string, kind, windowStart, used: 1 }))
+      return;
+    if ((await this.db.execute(tx, this.raise, [...key, this.limits[kind]])) === 1) return;
+    throw this.exhausted(windowStart);
   }
 
-  /** Throws like `spend` when `address` has no failures left this minute; spends nothing. */
-  async requireLeft(db: EntityManager, kind: SigninBudgetKind, address: string | undefined) {
-    if (address === undefined) return;
+  /**
+   * The key of `address`'s `kind` row of this minute, for a statement that reads the row's
+   * `used` along with its own work; null without an address (no limit).
+   */
+  probe(kind: SigninBudgetKind, address: string | undefined): BudgetProbe | null {
+    if (address === undefined) return null;
     const windowStart = this.windowStart();
-    const row = await db
-      .createQueryBuilder(SigninBudgetEntity, "b")
-      .select("b.used", "used")
-      .where("b.clientKey = :clientKey AND b.kind = :kind AND b.windowStart = :windowStart", {
-        clientKey: clientKey(address),
-        kind,
-        windowStart,
-      })
-      .getRawOne<{ used: number | string }>();
-    if (row && Number(row.used) >= this.limits[kind]) throw this.exhausted(windowStart);
+    return {
+      kind,
+      windowStart,
+      params: [clientKey(address), kind, this.names.value("windowStart", windowStart)],
+    };
+  }
+
+  /**
+   * Throws like `spend` when the probed address has no units of the probe's kind left this
+   * minute; spends nothing. `used`: the row's `used`, read by the caller's statement (null: no
+   * row yet).
+   */
+  requireLeftOf(probe: BudgetProbe, used: number | null): void {
+    if (used !== null && used >= this.limits[probe.kind]) throw this.exhausted(probe.windowStart);
   }
 
   /** Counts one failure for `address`, beyond the limit too (the limit is judged up front). */
@@ -101,17 +115,6 @@ export class SigninRateLimit {
       }
       return rows.length;
     });
-  }
-
-  private async exists(
-    tx: EntityManager,
-    key: { clientKey: string; kind: string; windowStart: Date },
-  ): Promise<boolean> {
-    const count = await tx
-      .createQueryBuilder(SigninBudgetEntity, "b")
-      .where("b.clientKey = :clientKey AND b.kind = :kind AND b.windowStart = :windowStart", key)
-      .getCount();
-    return count > 0;
   }
 
   private windowStart(): Date {
