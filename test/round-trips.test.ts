@@ -8,6 +8,7 @@ import type { EntityManager } from "typeorm";
 import type { TestApp } from "./helpers/harness";
 import { startTestApp, TEST_DB } from "./helpers/harness";
 import { addHuman, addOrg, DETAILS } from "./helpers/fixtures";
+import { RoundTripCounter } from "./helpers/round-trip-counter";
 
 const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { ${DETAILS} code { id code } } }`;
 
@@ -17,103 +18,6 @@ const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPa
  * event and COMMIT. SQLite (no network) keeps one statement per exchange.
  */
 const CREATE_ROUND_TRIPS = TEST_DB === "mariadb" ? 4 : 7;
-
-type Method = (this: unknown, ...args: unknown[]) => unknown;
-
-/** A mysql2 command as queued: a Query carries its (formatted) SQL. */
-interface Command {
-  sql?: string;
-  onResult?: (error: Error | null) => void;
-  emit(event: string): boolean;
-}
-
-/** Records the SQL of every round trip the app's database connections make while `recording`. */
-class RoundTripCounter {
-  recording = false;
-  readonly sql: string[] = [];
-  /** MySQL/MariaDB: fails the next command `failNext` matches with `error`, without sending it. */
-  failNext?: { matches: (sql: string) => boolean; error: Error };
-  private readonly restore: (() => void)[] = [];
-
-  async install(t: TestApp): Promise<void> {
-    const { db } = t.app.services;
-    if (db.dialect === "mysql") {
-      const pool = (
-        db.dataSource.driver as unknown as {
-          pool: { getConnection(cb: (e: Error | null, c: object) => void): void };
-        }
-      ).pool;
-      const connection = await new Promise<{ release(): void }>((resolve, reject) =>
-        pool.getConnection((e, c) => (e ? reject(e) : resolve(c as { release(): void }))),
-      );
-      connection.release();
-      // Every query, execute, prepare or ping of every connection (of any pool) goes through
-      // mysql2's addCommand on this shared prototype.
-      this.wrap(connection, "addCommand", (command) => {
-        const cmd = command as Command;
-        const sql = typeof cmd.sql === "string" ? cmd.sql : cmd.constructor.name;
-        if (this.recording) this.sql.push(sql);
-        const failure = this.failNext;
-        if (failure && typeof cmd.sql === "string" && failure.matches(cmd.sql)) {
-          this.failNext = undefined;
-          setImmediate(() => {
-            cmd.onResult?.(failure.error);
-            cmd.emit("end");
-          });
-          return true;
-        }
-        return false;
-      });
-    } else {
-      const runner = db.dataSource.createQueryRunner();
-      this.wrap(runner, "query", (first) => {
-        if (this.recording) {
-          this.sql.push(
-            typeof first === "string" ? first : String((first as { sql?: string }).sql),
-          );
-        }
-        return false;
-      });
-      await runner.release();
-    }
-  }
-
-  /**
-   * Wraps `name` where the prototype chain of `instance` defines it; `before` sees the first
-   * argument and returns true to swallow the call.
-   */
-  private wrap(instance: object, name: string, before: (first: unknown) => boolean): void {
-    let owner: object | null = Object.getPrototypeOf(instance) as object | null;
-    while (owner && !Object.prototype.hasOwnProperty.call(owner, name)) {
-      owner = Object.getPrototypeOf(owner) as object | null;
-    }
-    if (!owner) throw new Error(`no ${name} on the connection's prototypes`);
-    const target = owner as Record<string, Method>;
-    const original = target[name]!;
-    target[name] = function (this: unknown, ...args: unknown[]) {
-      if (before(args[0])) return args[0];
-      return original.apply(this, args);
-    };
-    this.restore.push(() => {
-      target[name] = original;
-    });
-  }
-
-  async count(work: () => Promise<unknown>): Promise<string[]> {
-    this.sql.length = 0;
-    this.recording = true;
-    try {
-      await work();
-    } finally {
-      this.recording = false;
-    }
-    return [...this.sql];
-  }
-
-  uninstall(): void {
-    for (const restore of this.restore.reverse()) restore();
-  }
-}
 
 let t: TestApp;
 const counter = new RoundTripCounter();
