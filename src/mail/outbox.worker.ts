@@ -17,7 +17,7 @@ import type {
 } from "./mail-templates";
 import type { MailTransport } from "./mail-transport";
 import { OutboxShards } from "./outbox-shards";
-import { SEND_CONCURRENCY, describeFailure, isPermanentFailure } from "./mail-transport";
+import { describeFailure, isPermanentFailure } from "./mail-transport";
 import type {
   ClaimedMail,
   OutboxService,
@@ -41,6 +41,8 @@ export interface OutboxWorkerDeps {
   events: EventStore;
   clock: Clock;
   settings: Config["outbox"];
+  /** Parallel sends (SMTP_MAX_CONNECTIONS: the transport's pool holds as many connections). */
+  sendConcurrency: number;
   mailFrom: string;
   log: FastifyBaseLogger;
   metrics: Metrics;
@@ -129,7 +131,7 @@ export class OutboxWorker {
     const claim = this.holdClaim(batch);
     let results: { mail: ClaimedMail; outcome: Outcome }[];
     try {
-      results = await mapWithConcurrency(batch, SEND_CONCURRENCY, async (mail) => ({
+      results = await mapWithConcurrency(batch, this.deps.sendConcurrency, async (mail) => ({
         mail,
         outcome: claim.mayStart()
           ? await this.attempt(mail)
