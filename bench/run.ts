@@ -13,6 +13,7 @@ import type { Seeded } from "./seed";
 import { loadSignIns, seedPasskeys } from "./signin";
 import type { SigninCredential } from "./signin";
 import { CountingSink } from "./sink";
+import type { BarePoolJob, BarePoolResult } from "./bare-pool";
 import {
   ROOT,
   benchServerEnv,
@@ -149,13 +150,19 @@ function run(
 }
 
 function serverEnv(sinkUrl: string, masterKey: string): NodeJS.ProcessEnv {
-  return benchServerEnv({
-    port: SERVER_PORT,
-    dataDir: path.join(ROOT, ".bench/data"),
-    databaseUrl: `${MARIADB}/${DATABASE}`,
-    sinkUrl,
-    masterKey,
-  });
+  return {
+    ...benchServerEnv({
+      port: SERVER_PORT,
+      dataDir: path.join(ROOT, ".bench/data"),
+      databaseUrl: `${MARIADB}/${DATABASE}`,
+      sinkUrl,
+      masterKey,
+    }),
+    // Outbox settings to try (OUTBOX_BATCH_SIZE=50 npm run bench -- --only drain) reach the server.
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => /^(OUTBOX_|SMTP_MAX_CONNECTIONS$)/.test(name)),
+    ),
+  };
 }
 
 function startProfiled(script: string, argv: string[], env: NodeJS.ProcessEnv) {
@@ -197,6 +204,40 @@ async function measureDrain(
   const rss = rssMb(server.pid!);
   await stopProcess(server);
   return { mails: users.length, seconds, perSecond: users.length / seconds, steady, rss };
+}
+
+/**
+ * The drain's baseline (issue 21): a bare nodemailer pool with our transport's options and pool
+ * size sends as many mails of the same shape (the sink's first drained mail, parsed) to the sink,
+ * from a process of its own as the server is.
+ */
+async function measureBarePool(sink: CountingSink, count: number, maxConnections: number) {
+  const { simpleParser } = await import("mailparser");
+  const first = await simpleParser(sink.first ?? "");
+  const job: BarePoolJob = {
+    url: sink.url,
+    count,
+    maxConnections,
+    mail: {
+      from: first.from?.text ?? "bench@bench.example",
+      subject: first.subject ?? "",
+      html: typeof first.html === "string" ? first.html : "",
+      text: first.text ?? "",
+    },
+  };
+  const before = sink.count;
+  const child = startProcess("bench/bare-pool.js", [], { PATH: process.env.PATH });
+  const result = await new Promise<BarePoolResult>((resolve, reject) => {
+    child.once("message", (message) => resolve(message as BarePoolResult));
+    child.once("exit", (code) => reject(new Error(`bare pool exited with ${code}`)));
+    child.send(job);
+  });
+  await stopProcess(child);
+  if (result.failed > 0 || sink.count - before !== count) {
+    throw new Error(`bare pool: ${result.failed} sends failed, ${sink.count - before} arrived`);
+  }
+  const seconds = (result.finishedAt - result.startedAt) / 1000;
+  return { mails: count, maxConnections, seconds, perSecond: count / seconds };
 }
 
 async function main(): Promise<void> {
@@ -270,6 +311,7 @@ async function main(): Promise<void> {
 
   console.log(`\nmeasuring the outbox drain of ${DRAIN_MAILS} mails ...`);
   const drain = await measureDrain(config, seeded, sink, env);
+  const bare = await measureBarePool(sink, drain.mails, config.smtpMaxConnections);
   await sink.stop();
 
   const lines: string[] = [];
@@ -327,10 +369,17 @@ async function main(): Promise<void> {
   console.log(
     `outbox drain: ${drain.mails} mails in ${drain.seconds.toFixed(1)} s from readiness = ${drain.perSecond.toFixed(0)} mails/s (first to last mail ${drain.steady.toFixed(1)} s; server peak RSS ${drain.rss} MB)`,
   );
+  console.log(
+    `bare nodemailer pool (${bare.maxConnections} connections), same mails and sink: ${bare.mails} mails in ${bare.seconds.toFixed(1)} s = ${bare.perSecond.toFixed(0)} mails/s; outbox drain vs bare pool ${(drain.perSecond / bare.perSecond).toFixed(2)}x`,
+  );
   fs.mkdirSync(path.join(ROOT, ".bench"), { recursive: true });
   fs.writeFileSync(
     path.join(ROOT, ".bench/results.json"),
-    JSON.stringify({ rounds: ROUNDS, duration: DURATION, results, serverRss, drain }, null, 2),
+    JSON.stringify(
+      { rounds: ROUNDS, duration: DURATION, results, serverRss, drain, bare },
+      null,
+      2,
+    ),
   );
   const totalErrors = results.reduce((sum, r) => sum + r.result.errors, 0);
   if (totalErrors > 0) {

@@ -290,6 +290,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     events: services.events,
     clock: services.clock,
     settings: config.outbox,
+    sendConcurrency: config.smtpMaxConnections,
     mailFrom: config.mailFrom,
     log: http.log,
   });

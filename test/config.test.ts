@@ -239,6 +239,17 @@ describe("start-up refusals of issue 20", () => {
     ]);
   });
 
+  it("sizes the SMTP pool, and so the outbox worker's parallel sends, by SMTP_MAX_CONNECTIONS", () => {
+    expect(loadConfig({}).smtpMaxConnections).toBe(10);
+    expect(loadConfig({ SMTP_MAX_CONNECTIONS: "1" }).smtpMaxConnections).toBe(1);
+    expect(loadConfig({ SMTP_MAX_CONNECTIONS: "100" }).smtpMaxConnections).toBe(100);
+    for (const bad of ["0", "101", "2.5", "many"]) {
+      expect(problemsOf({ SMTP_MAX_CONNECTIONS: bad })).toEqual([
+        expect.stringMatching(/^SMTP_MAX_CONNECTIONS: /),
+      ]);
+    }
+  });
+
   it("stops a production start without them with one line each, writing nothing", () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "plk-prod-"));
     try {

@@ -303,4 +303,61 @@ describe("graceful shutdown", () => {
       await sink.stop();
     }
   });
+
+  it("sends and records both batches in flight, each mail once, also past the lease", async () => {
+    const sink = await SmtpSink.start();
+    const database = await createTestDatabase();
+    // One connection and batches of two: the second batch waits for the first's sends, longer
+    // than its lease, so only the renewed claim keeps this worker from claiming it again.
+    const t = await startTestApp(
+      {
+        ...fastOutbox(sink.url),
+        OUTBOX_BATCH_SIZE: "2",
+        SMTP_MAX_CONNECTIONS: "1",
+        OUTBOX_LEASE_MS: "2000",
+      },
+      { database },
+    );
+    try {
+      sink.delayMs = 1200;
+      const users = await Promise.all([1, 2, 3, 4, 5].map(() => recipient(t)));
+      await Promise.all(users.map((u) => t.ok(SEND_LINK, { input: { userId: u.userId } })));
+      const claimed = () =>
+        t.app.services.db.read((db) =>
+          db.query<{ id: string; claim_token: string | null; state: string }[]>(
+            "SELECT id, claim_token, state FROM mail_outbox WHERE claim_token IS NOT NULL OR state = 'SENT'",
+          ),
+        );
+      const held = await eventually("two batches in flight", async () => {
+        const rows = await claimed();
+        const tokens = new Set(
+          rows.filter((row) => row.state === "QUEUED").map((row) => row.claim_token),
+        );
+        return tokens.size >= 2 ? rows : undefined;
+      });
+      expect(sink.mails.length).toBeLessThan(users.length);
+
+      await t.close();
+
+      const rows = await queryDatabase<{ state: string; message_id: string; attempts: number }>(
+        database,
+        "SELECT state, message_id, attempts FROM mail_outbox",
+      );
+      expect(rows).toHaveLength(users.length);
+      // Every batch claimed before the stop was sent and recorded, each mail once.
+      const sent = rows.filter((row) => row.state === "SENT").map((row) => row.message_id);
+      expect(sent.sort()).toEqual(sink.mails.map((mail) => mail.messageId).sort());
+      expect(new Set(sent).size).toBe(sent.length);
+      expect(sink.attempts).toBe(sink.mails.length);
+      expect(sent.length).toBeGreaterThanOrEqual(held.length);
+      for (const row of rows) {
+        expect(["SENT", "QUEUED"]).toContain(row.state);
+        expect(Number(row.attempts)).toBeLessThanOrEqual(1);
+      }
+    } finally {
+      await t.close();
+      await database.drop();
+      await sink.stop();
+    }
+  });
 });

@@ -108,6 +108,7 @@ const envSchema = z.object({
     .enum(["true", "false"], "must be true or false")
     .default("true")
     .transform((value) => value === "true"),
+  SMTP_MAX_CONNECTIONS: int(1, 100).default(10),
   MAIL_FROM: z
     .string()
     .trim()
@@ -270,6 +271,8 @@ export interface Config {
    * SMTP_REQUIRE_TLS=false), no mail and no password goes out without STARTTLS.
    */
   smtpRequireTls: boolean;
+  /** Pooled SMTP connections per process, and so the outbox worker's parallel sends. */
+  smtpMaxConnections: number;
   mailFrom: string;
   mailTemplateDir: string | undefined;
   /** Explicit key; undefined means "load or create DATA_DIR/master.key". */
@@ -438,6 +441,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.SMTP_URL,
     smtpRequireTls:
       e.SMTP_REQUIRE_TLS && e.SMTP_URL !== undefined && smtpSendsCredentials(e.SMTP_URL),
+    smtpMaxConnections: e.SMTP_MAX_CONNECTIONS,
     mailFrom: e.MAIL_FROM,
     mailTemplateDir: e.MAIL_TEMPLATE_DIR,
     masterKey: e.MASTER_KEY,

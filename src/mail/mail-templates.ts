@@ -428,11 +428,25 @@ function formatTime(date: Date): string {
 /** In the largest whole unit: 3600 is "1 hour", 5400 is "90 minutes", 86400 is "1 day". */
 function formatDuration(seconds: number, language: string): string {
   const [unit, size] = UNITS.find(([, s]) => seconds >= s && seconds % s === 0) ?? ["second", 1];
-  // An unsupported locale would otherwise fall back to the host's locale, not to English.
-  const locale = Intl.NumberFormat.supportedLocalesOf(language)[0] ?? FALLBACK;
-  return new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long" }).format(
-    seconds / size,
-  );
+  return durationFormat(language, unit).format(seconds / size);
+}
+
+/**
+ * One formatter per language and unit, built on first use: building one costs more than the rest
+ * of a mail's rendering. Languages are the templates' own (a handful), so the map stays small.
+ */
+const durationFormats = new Map<string, Intl.NumberFormat>();
+
+function durationFormat(language: string, unit: string): Intl.NumberFormat {
+  const key = `${language}\u0000${unit}`;
+  let format = durationFormats.get(key);
+  if (!format) {
+    // An unsupported locale would otherwise fall back to the host's locale, not to English.
+    const locale = Intl.NumberFormat.supportedLocalesOf(language)[0] ?? FALLBACK;
+    format = new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long" });
+    durationFormats.set(key, format);
+  }
+  return format;
 }
 
 /** A line break in a header would let a display name inject headers such as Bcc. */

@@ -19,9 +19,6 @@ export interface MailTransport {
   close(): void;
 }
 
-/** SMTP connections per process, and so the worker's parallel sends. */
-export const SEND_CONCURRENCY = 5;
-
 /**
  * Bounds each stage of one send (connect, greeting, every socket wait). Independent of the outbox
  * lease: the worker renews its claim while a send is in flight.
@@ -29,31 +26,48 @@ export const SEND_CONCURRENCY = 5;
 const SMTP_STAGE_TIMEOUT_MS = 30_000;
 
 export function createMailTransport(
-  options: { smtpUrl: string | undefined; smtpRequireTls: boolean; dataDir: string },
+  options: {
+    smtpUrl: string | undefined;
+    smtpRequireTls: boolean;
+    smtpMaxConnections: number;
+    dataDir: string;
+  },
   log: FastifyBaseLogger,
 ): MailTransport {
   return options.smtpUrl
-    ? new SmtpTransport(options.smtpUrl, SMTP_STAGE_TIMEOUT_MS, options.smtpRequireTls)
+    ? new SmtpTransport(
+        smtpTransportOptions(options.smtpUrl, options.smtpRequireTls, options.smtpMaxConnections),
+      )
     : new FileTransport(path.join(options.dataDir, "mail"), log);
+}
+
+/**
+ * nodemailer's options for our pooled SMTP transport (the benchmark's bare-pool baseline uses the
+ * same). `requireTls`: no mail (and no password) goes out unless the server upgrades the
+ * connection with STARTTLS. `maxConnections` bounds the pool, and so the worker's parallel sends.
+ */
+export function smtpTransportOptions(
+  url: string,
+  requireTls: boolean,
+  maxConnections: number,
+  timeoutMs = SMTP_STAGE_TIMEOUT_MS,
+): TransportOptions {
+  return {
+    url,
+    ...(requireTls ? { requireTLS: true } : {}),
+    pool: true,
+    maxConnections,
+    connectionTimeout: Math.min(10_000, timeoutMs),
+    greetingTimeout: Math.min(10_000, timeoutMs),
+    socketTimeout: timeoutMs,
+  } as TransportOptions;
 }
 
 class SmtpTransport implements MailTransport {
   private readonly transporter: Transporter;
 
-  /**
-   * `timeoutMs` bounds each stage of one send; `requireTls`: no mail (and no password) goes out
-   * unless the server upgrades the connection with STARTTLS.
-   */
-  constructor(url: string, timeoutMs: number, requireTls: boolean) {
-    this.transporter = nodemailer.createTransport({
-      url,
-      ...(requireTls ? { requireTLS: true } : {}),
-      pool: true,
-      maxConnections: SEND_CONCURRENCY,
-      connectionTimeout: Math.min(10_000, timeoutMs),
-      greetingTimeout: Math.min(10_000, timeoutMs),
-      socketTimeout: timeoutMs,
-    } as TransportOptions);
+  constructor(options: TransportOptions) {
+    this.transporter = nodemailer.createTransport(options);
   }
 
   async send(mail: OutgoingMail): Promise<void> {

@@ -18,7 +18,7 @@ import type {
 import type { MailTransport } from "./mail-transport";
 import type { MailKind } from "../entities/outbox-message.entity";
 import { OutboxShards } from "./outbox-shards";
-import { SEND_CONCURRENCY, describeFailure, isPermanentFailure } from "./mail-transport";
+import { describeFailure, isPermanentFailure } from "./mail-transport";
 import type {
   ClaimedMail,
   OutboxService,
@@ -27,6 +27,12 @@ import type {
   PasskeyNoticeVariables,
   PasskeyRemovedNoticeVariables,
 } from "./outbox.service";
+
+/**
+ * Batches one worker holds at once: one being sent (or recorded) while the next is claimed and
+ * waits for the connections, so they never sit idle between batches.
+ */
+export const BATCHES_IN_FLIGHT = 2;
 
 /** Creator recorded on events the worker writes. */
 export const SYSTEM_CREATOR = "SYSTEM";
@@ -42,6 +48,8 @@ export interface OutboxWorkerDeps {
   events: EventStore;
   clock: Clock;
   settings: Config["outbox"];
+  /** Parallel sends (SMTP_MAX_CONNECTIONS: the transport's pool holds as many connections). */
+  sendConcurrency: number;
   mailFrom: string;
   log: FastifyBaseLogger;
   metrics: Metrics;
@@ -54,11 +62,13 @@ export class OutboxWorker {
   private stopped = true;
   private readonly shards: OutboxShards;
   private readonly failures: FailureLog;
+  private readonly sendSlots: SendSlots;
 
   /** Renders a row of each kind: a link mail from its sealed link, a notice from its variables. */
   private readonly composers: Record<MailKind, (mail: ClaimedMail) => RenderedMail>;
 
   constructor(private readonly deps: OutboxWorkerDeps) {
+    this.sendSlots = new SendSlots(deps.sendConcurrency);
     this.shards = new OutboxShards(deps.db);
     this.failures = new FailureLog(deps.log, "outbox worker failed");
     this.composers = {
@@ -115,22 +125,46 @@ export class OutboxWorker {
     this.deps.transport.close();
   }
 
-  /** Claims and delivers batches until none is full; resolves to the number of mails handled. */
+  /**
+   * Claims and delivers batches until none is full; resolves to the number of mails handled, once
+   * every claimed batch has been sent and recorded. Batches overlap: while one is being sent, the
+   * next is claimed and queued behind it for the same connections, and a batch whose sends are done
+   * is recorded while the next one's go out, so the connections do not wait for the database.
+   * At most BATCHES_IN_FLIGHT batches are held at once; each keeps its own claim token and lease.
+   */
   async drain(): Promise<number> {
+    const { batchSize, leaseMs } = this.deps.settings;
     let handled = 0;
-    for (;;) {
-      this.again = false;
-      const batch = await this.deps.outbox.claimDue(
-        this.deps.settings.batchSize,
-        this.deps.settings.leaseMs,
-        await this.shards.current(),
-      );
-      if (batch.length > 0) await this.deliver(batch);
-      handled += batch.length;
-      if (this.stopped || (batch.length < this.deps.settings.batchSize && !this.again)) {
-        return handled;
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    try {
+      for (;;) {
+        this.again = false;
+        const batch = await this.deps.outbox.claimDue(
+          batchSize,
+          leaseMs,
+          await this.shards.current(),
+        );
+        if (batch.length > 0) {
+          // A claimed batch is always sent and recorded, also when the worker stops meanwhile.
+          const delivery: Promise<void> = this.deliver(batch)
+            .catch((error: unknown) => {
+              failure ??= { error };
+            })
+            .finally(() => inFlight.delete(delivery));
+          inFlight.add(delivery);
+        }
+        handled += batch.length;
+        if (this.stopped || failure || (batch.length < batchSize && !this.again)) break;
+        while (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
+        if (this.stopped || failure) break;
       }
+    } finally {
+      // Never rejects: a failed delivery is kept in `failure`.
+      await Promise.all(inFlight);
     }
+    if (failure) throw failure.error;
+    return handled;
   }
 
   private schedule(delayMs: number): void {
@@ -149,7 +183,10 @@ export class OutboxWorker {
     this.timer.unref();
   }
 
-  /** Sends a claimed batch in parallel, then records every outcome and event in one transaction. */
+  /**
+   * Sends a claimed batch, `sendConcurrency` mails at a time across all batches in flight, then
+   * records every outcome and event in one transaction.
+   */
   private async deliver(batch: ClaimedMail[]): Promise<void> {
     // The claim is renewed while sends are in flight, so a slow SMTP server never lets the lease
     // run out and another worker send the same mail again. Should renewing fail (the database is
@@ -157,16 +194,23 @@ export class OutboxWorker {
     const claim = this.holdClaim(batch);
     let results: { mail: ClaimedMail; outcome: Outcome }[];
     try {
-      results = await mapWithConcurrency(batch, SEND_CONCURRENCY, async (mail) => ({
-        mail,
-        outcome: claim.mayStart()
-          ? await this.attempt(mail)
-          : ({
-              kind: "retry",
-              error: "not attempted: the claim ran low on time",
-              at: this.deps.clock.now(),
-            } as const),
-      }));
+      // Queued for the worker's send slots in claim order: an earlier batch's mails go first.
+      // Every send is waited for, even should one fail unexpectedly, so none is left unrecorded
+      // running after the worker stopped.
+      results = await allOrFirstError(
+        batch.map((mail) =>
+          this.sendSlots.run(async () => ({
+            mail,
+            outcome: claim.mayStart()
+              ? await this.attempt(mail)
+              : ({
+                  kind: "retry",
+                  error: "not attempted: the claim ran low on time",
+                  at: this.deps.clock.now(),
+                } as const),
+          })),
+        ),
+      );
     } finally {
       await claim.release();
     }
@@ -332,20 +376,33 @@ function notice<Stored, V extends { displayName: string }>(
     } as V);
 }
 
-/** Runs `work` over `items` with at most `limit` at a time, keeping the order of results. */
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
+/** Waits for every promise; then resolves to their values, or rejects with the first failure. */
+async function allOrFirstError<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((outcome) => outcome.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
+}
+
+/** A FIFO of `size` slots: work runs in the order it asked for a slot, at most `size` at a time. */
+class SendSlots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line, if any.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
     }
-  });
-  await Promise.all(lanes);
-  return results;
+  }
 }
