@@ -24,6 +24,8 @@ export class SmtpSink {
   mode: SinkMode = "accept";
   /** Delivery attempts the sink saw (accepted or refused). */
   attempts = 0;
+  /** The recipients of every delivery attempt, in order, from the moment its data begins. */
+  readonly attemptedTo: string[] = [];
   /**
    * How long the sink holds a received message before accepting it, so tests can catch sends in
    * flight. A message whose connection closed meanwhile was never accepted and is not recorded.
@@ -91,6 +93,7 @@ export class SmtpSink {
       closeTimeout: 50,
       onData: (stream, session, callback) => {
         this.attempts += 1;
+        this.attemptedTo.push(...session.envelope.rcptTo.map((rcpt) => rcpt.address));
         if (this.mode !== "accept") {
           stream.resume();
           stream.on("end", () => {
