@@ -260,11 +260,20 @@ export class UserService {
    * `lock` holds its row (and its memberships) until commit.
    */
   async findExisting(db: EntityManager, id: string, lock = false): Promise<ExistingUser> {
+    const user = await this.findIfExisting(db, id, lock);
+    if (!user) throw ApiError.notFound("USER-not-found", "user not found");
+    return user;
+  }
+
+  /**
+   * As `findExisting`, with null for a missing or removed user: for callers to whom that is an
+   * answer of their own. A database failure still throws (it is never "no such user").
+   */
+  async findIfExisting(db: EntityManager, id: string, lock = false): Promise<ExistingUser | null> {
     const suffix = lock && this.db.dialect === "mysql" ? " FOR UPDATE" : "";
     const rows = isResourceId(id) ? await this.selectUser.all(db, [id], suffix) : [];
     const first = rows[0];
-    if (!first || first.state === "REMOVED")
-      throw ApiError.notFound("USER-not-found", "user not found");
+    if (!first || first.state === "REMOVED") return null;
     // Held under the row lock: a batched transaction numbers the user's events from it.
     if (suffix) this.db.holdSequence(db, "users", first.id, Number(first.sequence));
     const roleScopes = new Set<string>();

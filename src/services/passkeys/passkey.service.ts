@@ -224,10 +224,9 @@ export class PasskeyService {
     const outcome = await this.db.transaction(async (tx) => {
       // With a code, an unknown or removed user answers like a wrong code: the answer tells
       // nothing about which users exist.
-      const user = await this.users.findExisting(tx, request.userId, true).catch((error) => {
-        if (code && error instanceof ApiError && error.id === "USER-not-found") return null;
-        throw error;
-      });
+      const user = code
+        ? await this.users.findIfExisting(tx, request.userId, true)
+        : await this.users.findExisting(tx, request.userId, true);
       if (!user) return refuse(invalidCode());
       // With a code, the code is the authority: events name no caller, whoever else came along.
       // Without one, the caller is the user itself (checked above).
@@ -259,11 +258,8 @@ export class PasskeyService {
     if (ctx.caller?.session) requireSelfService(ctx, request.userId);
     const name = parseInput(passkeyName, request.passkeyName, "PASSKEY-name");
     const outcome = await this.db.transaction(async (tx) => {
-      const user = await this.users.findExisting(tx, request.userId, true).catch((error) => {
-        if (error instanceof ApiError && error.id === "USER-not-found")
-          throw registrationNotFound();
-        throw error;
-      });
+      const user = await this.users.findIfExisting(tx, request.userId, true);
+      if (!user) throw registrationNotFound();
       const registration = await this.lockRegistration(tx, request.passkeyId, user.id);
       if (registration.codeId === null) this.requireSelf(ctx, user.id);
       const now = this.clock.now();

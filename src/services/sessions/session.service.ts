@@ -725,17 +725,10 @@ export class SessionService {
     const credentialId = typeof response.id === "string" ? response.id : "";
     const passkey = credentialId ? await this.passkeys.findByCredentialId(tx, credentialId) : null;
     if (!passkey) return refuse(this.unknownCredential(credentialId));
-    let user: ExistingUser;
-    try {
-      user = await this.users.findExisting(tx, passkey.userId, true);
-    } catch (error) {
-      // Only "no such user" is a verdict; a database failure (a lock timeout, a deadlock, a
-      // Galera conflict) has rolled the transaction back and must fail it, to be retried whole.
-      if (error instanceof ApiError && error.id === "USER-not-found") {
-        return refuse(this.unknownCredential(null));
-      }
-      throw error;
-    }
+    // A database failure here (a lock timeout, a deadlock, a Galera conflict) throws: it fails
+    // the transaction, to be retried whole, and is never taken for a missing user.
+    const user = await this.users.findIfExisting(tx, passkey.userId, true);
+    if (!user) return refuse(this.unknownCredential(null));
     if (!bindsTo(session, user)) return refuse(userMismatch());
     const userHandle = (response.response as { userHandle?: unknown } | undefined)?.userHandle;
     if (userHandle !== undefined && userHandle !== null && userHandle !== "") {
@@ -1038,10 +1031,7 @@ export class SessionService {
   private async view(db: EntityManager, session: SessionEntity): Promise<SessionView> {
     let user: SessionView["factors"]["user"] = null;
     if (session.userId !== null && session.userCheckedAt !== null) {
-      const found = await this.users.findExisting(db, session.userId).catch((error) => {
-        if (error instanceof ApiError && error.id === "USER-not-found") return null;
-        throw error;
-      });
+      const found = await this.users.findIfExisting(db, session.userId);
       if (found) {
         user = {
           verifiedAt: session.userCheckedAt,
