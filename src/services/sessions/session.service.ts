@@ -3,8 +3,13 @@
 // from the injected Clock (the servers' clock, kept by NTP), as everywhere else in the code.
 import type { EntityManager } from "typeorm";
 import type { Config } from "../../config";
-import { CompiledInsert, CompiledSelect } from "../../db/compiled-sql";
-import { CompiledInsertIfAbsent, CompiledUpdate, EntitySql } from "../../db/compiled-statements";
+import {
+  CompiledInsert,
+  CompiledInsertIfAbsent,
+  CompiledSelect,
+  CompiledUpdate,
+  EntitySql,
+} from "../../db/compiled-sql";
 import type { Database } from "../../db/database";
 import { SessionChallengeEntity } from "../../entities/session-challenge.entity";
 import { SessionPasskeyEntity } from "../../entities/session-passkey.entity";

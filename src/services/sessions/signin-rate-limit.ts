@@ -2,7 +2,7 @@
 // server process counts against the same numbers.
 import { isIPv6 } from "node:net";
 import type { EntityManager } from "typeorm";
-import { CompiledInsertIfAbsent, EntitySql } from "../../db/compiled-statements";
+import { CompiledInsertIfAbsent, EntitySql } from "../../db/compiled-sql";
 import type { Database } from "../../db/database";
 import type { SigninBudgetKind } from "../../entities/signin-budget.entity";
 import { SigninBudgetEntity } from "../../entities/signin-budget.entity";
