@@ -125,6 +125,7 @@ async function createLinks(servers: ChildProcess[], seeded: Seeded): Promise<Loa
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     requests: results.reduce((sum, r) => sum + r.requests, 0),
     cpuMsPerRequest: median(results.map((r) => r.cpuMsPerRequest)),
+    sysMsPerRequest: median(results.map((r) => r.sysMsPerRequest)),
   };
 }
 

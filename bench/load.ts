@@ -12,12 +12,20 @@ export interface LoadResult {
   requests: number;
   /** CPU time (user + system) the target process spent per request, in ms. */
   cpuMsPerRequest: number;
+  /** The kernel's (system) part of it: sockets, epoll, timers. */
+  sysMsPerRequest: number;
 }
 
 /** utime + stime of a process, in ms (clock ticks are 10 ms on Linux). */
 export function cpuMs(pid: number): number {
+  const { user, sys } = cpuSplitMs(pid);
+  return user + sys;
+}
+
+/** utime and stime of a process, in ms. */
+export function cpuSplitMs(pid: number): { user: number; sys: number } {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return { user: Number(fields[11]) * 10, sys: Number(fields[12]) * 10 };
 }
 
 export async function load(
@@ -28,7 +36,7 @@ export async function load(
   seconds: number,
 ): Promise<LoadResult> {
   let graphqlErrors = 0;
-  const cpuBefore = cpuMs(pid);
+  const cpuBefore = cpuSplitMs(pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/graphql`,
     connections,
@@ -50,9 +58,13 @@ export async function load(
       },
     ],
   });
-  const cpu = cpuMs(pid) - cpuBefore;
+  const cpuAfter = cpuSplitMs(pid);
+  const user = cpuAfter.user - cpuBefore.user;
+  const sys = cpuAfter.sys - cpuBefore.sys;
+  const total = result.requests.total;
   return {
-    cpuMsPerRequest: result.requests.total > 0 ? cpu / result.requests.total : 0,
+    cpuMsPerRequest: total > 0 ? (user + sys) / total : 0,
+    sysMsPerRequest: total > 0 ? sys / total : 0,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,

@@ -297,7 +297,7 @@ async function main(): Promise<void> {
             const result = await run(scenario, bench, pid, port, connections, DURATION);
             results.push({ scenario: scenario.name, target, connections, round, result });
             console.log(
-              `round ${round} ${target.padEnd(6)} ${scenario.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors} cpu ${result.cpuMsPerRequest.toFixed(2)} ms/req rss ${rssMb(pid, "VmRSS")}/${rssMb(pid)} MB`,
+              `round ${round} ${target.padEnd(6)} ${scenario.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms errors ${result.errors} cpu ${result.cpuMsPerRequest.toFixed(2)} ms/req (sys ${result.sysMsPerRequest.toFixed(2)}) rss ${rssMb(pid, "VmRSS")}/${rssMb(pid)} MB`,
             );
           }
         }

@@ -9,7 +9,7 @@ import mysql from "mysql2/promise";
 import { uuidV7 } from "../src/core/clock";
 import { credentialHash } from "../src/services/passkeys/relying-party";
 import { userHandleOf } from "../src/services/passkeys/passkey.service";
-import { cpuMs } from "./load";
+import { cpuSplitMs } from "./load";
 import type { LoadResult } from "./load";
 
 /** One passkey as its authenticator holds it. */
@@ -183,7 +183,7 @@ export async function loadSignIns(
     if (context.credential) free.push(context.credential);
     context.credential = undefined;
   };
-  const cpuBefore = cpuMs(pid);
+  const cpuBefore = cpuSplitMs(pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/graphql`,
     connections,
@@ -258,14 +258,17 @@ export async function loadSignIns(
       },
     ],
   });
-  const cpu = cpuMs(pid) - cpuBefore;
+  const cpuAfter = cpuSplitMs(pid);
+  const user = cpuAfter.user - cpuBefore.user;
+  const sys = cpuAfter.sys - cpuBefore.sys;
   // Requests still in flight when autocannon stopped may yet be committing: let them finish
   // before the next run signs with the same credentials (a lower count arriving last would
   // look like a clone).
   await new Promise((resolve) => setTimeout(resolve, 300));
   latencies.sort((a, b) => a - b);
   return {
-    cpuMsPerRequest: completed > 0 ? cpu / completed : 0,
+    cpuMsPerRequest: completed > 0 ? (user + sys) / completed : 0,
+    sysMsPerRequest: completed > 0 ? sys / completed : 0,
     rps: completed / seconds,
     p50: Math.round(percentile(latencies, 0.5) * 10) / 10,
     p99: Math.round(percentile(latencies, 0.99) * 10) / 10,

@@ -1,4 +1,5 @@
 // Entry point: validate the configuration, start the server, stop gracefully on SIGTERM/SIGINT.
+import "./core/runtime-flags";
 import "reflect-metadata";
 import { ConfigError, loadConfig } from "./config";
 import { createApp } from "./server";
