@@ -168,8 +168,8 @@ function handle(request: http.IncomingMessage, { query, variables }: GraphqlRequ
       clientAddress(request.socket.remoteAddress, request.headers, config!.sessions.trustProxy) ??
       "";
     const run = query.includes("createSession(")
-      ? createSession(pool, signin, address)
-      : setSession(pool, signin, address, variables.input as Parameters<typeof setSession>[3]);
+      ? createSession(batches, signin, address)
+      : setSession(batches, signin, address, variables.input as Parameters<typeof setSession>[3]);
     return run.then(
       (data) => ({ status: 200, body: { data } }),
       (error: Error) => ({ status: 200, body: { errors: [{ message: error.message }] } }),

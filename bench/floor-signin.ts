@@ -1,7 +1,8 @@
 // The sign-in floor: what our discoverable sign-in does (src/services/sessions/session.service.ts,
 // createSession {challenges.webAuthN} then setSession {checks.webAuthN}), statement for statement
 // and with the same hashing and the same @simplewebauthn/server calls and options, in bare
-// mysql2 with no GraphQL, ORM or framework in between. Only the path the benchmark takes is
+// mysql2 with no GraphQL, ORM or framework in between, in the same exchanges (batched, as the
+// server batches them: createSession 2 round trips, setSession 8). Only the path the benchmark takes is
 // here: every refusal just rolls back with an error (the server commits a counted failure).
 import { timingSafeEqual } from "node:crypto";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
@@ -33,20 +34,60 @@ class Refused extends Error {}
 
 const windowStart = (now: Date) => new Date(now.getTime() - (now.getTime() % 60_000));
 
+/**
+ * One transaction on a connection of the multi-statement pool, in exchanges as the server's
+ * src/db/statement-batch.ts sends them: START TRANSACTION goes out with the first statement, a
+ * deferred statement (whose result nobody reads) with the next exchange, the last ones with COMMIT.
+ */
+class Batch {
+  private pending: { sql: string; params: unknown[] }[] = [
+    { sql: "START TRANSACTION", params: [] },
+  ];
+  started = false;
+
+  constructor(private readonly connection: mysql.PoolConnection) {}
+
+  /** Sends what is pending and then `sql` in one exchange; resolves to `sql`'s result. */
+  async query<T extends Row[] | Header>(sql: string, params: unknown[]): Promise<T> {
+    const results = await this.send([...this.take(), { sql, params }]);
+    return results[results.length - 1] as T;
+  }
+
+  defer(sql: string, params: unknown[]): void {
+    this.pending.push({ sql, params });
+  }
+
+  async commit(): Promise<void> {
+    await this.send([...this.take(), { sql: "COMMIT", params: [] }]);
+  }
+
+  private take() {
+    const taken = this.pending;
+    this.pending = [];
+    return taken;
+  }
+
+  private async send(statements: { sql: string; params: unknown[] }[]): Promise<unknown[]> {
+    this.started = true;
+    const [result] = await this.connection.query(
+      statements.map((statement) => statement.sql).join(";\n"),
+      statements.flatMap((statement) => statement.params),
+    );
+    return statements.length === 1 ? [result] : (result as unknown[]);
+  }
+}
+
 /** As the server runs its transactions: a deadlock victim runs again (DATABASE_RETRIES 8). */
-async function transaction<T>(
-  pool: mysql.Pool,
-  work: (connection: mysql.PoolConnection) => Promise<T>,
-): Promise<T> {
+async function transaction<T>(pool: mysql.Pool, work: (batch: Batch) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const connection = await pool.getConnection();
+    const batch = new Batch(connection);
     try {
-      await connection.query("START TRANSACTION");
-      const result = await work(connection);
-      await connection.query("COMMIT");
+      const result = await work(batch);
+      await batch.commit();
       return result;
     } catch (error) {
-      await connection.query("ROLLBACK");
+      if (batch.started) await connection.query("ROLLBACK");
       if ((error as { errno?: number }).errno !== 1213 || attempt >= 8) throw error;
       await new Promise((resolve) =>
         setTimeout(resolve, Math.random() * Math.min(250, 5 * 2 ** attempt)),
@@ -64,22 +105,16 @@ const RAISE =
  * SigninRateLimit.spend: one unit of the address's budget in this minute (the row's UPDATE; else
  * its INSERT IGNORE; else the UPDATE once more, as a row added meanwhile may have units left).
  */
-async function spend(
-  connection: mysql.PoolConnection,
-  kind: string,
-  address: string,
-  limit: number,
-  now: Date,
-) {
+async function spend(connection: Batch, kind: string, address: string, limit: number, now: Date) {
   const key = [clientKey(address), kind, windowStart(now)];
-  const [raised] = await connection.query<Header>(RAISE, [...key, limit]);
+  const raised = await connection.query<Header>(RAISE, [...key, limit]);
   if (raised.affectedRows === 1) return;
-  const [opened] = await connection.query<Header>(
+  const opened = await connection.query<Header>(
     "INSERT IGNORE INTO `signin_budgets` (`client_key`, `kind`, `window_start`, `used`) VALUES (?, ?, ?, ?)",
     [...key, 1],
   );
   if (opened.affectedRows === 1) return;
-  const [again] = await connection.query<Header>(RAISE, [...key, limit]);
+  const again = await connection.query<Header>(RAISE, [...key, limit]);
   if (again.affectedRows !== 1) throw new Refused("SESSION-rate-limited");
 }
 
@@ -97,14 +132,16 @@ export async function createSession(pool: mysql.Pool, settings: SigninSettings, 
     const now = new Date();
     await spend(connection, "attempt", address, settings.rateLimit, now);
     if (defaultOrganization === null) {
-      const [instance] = await connection.query<Row[]>(
+      const instance = await connection.query<Row[]>(
         "SELECT `i`.`default_organization_id` AS `id` FROM `instance` `i`",
+        [],
       );
       defaultOrganization = (instance[0]?.id as string | undefined) ?? null;
     }
     const organizationId = defaultOrganization;
     if (!organizationId) throw new Refused("ORG-not-found");
-    await connection.query(
+    // The session's and the challenge's INSERTs: results unread, they go out with COMMIT.
+    connection.defer(
       "INSERT INTO `sessions` (`id`, `user_id`, `organization_id`, `token_hash`, `check_user_id`, `login_name_key`, `user_checked_at`, `passkey_id`, `granted_by`, `webauthn_checked_at`, `user_verified`, `failed_checks`, `sequence`, `created_at`, `changed_at`, `expires_at`, `pending_until`, `terminated_at`) VALUES (?, NULL, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, NULL)",
       [
         sessionId,
@@ -121,7 +158,7 @@ export async function createSession(pool: mysql.Pool, settings: SigninSettings, 
     );
     // A session created in this transaction has no challenge to replace (the server skips it).
     const challenge = newChallenge();
-    await connection.query(
+    connection.defer(
       "INSERT INTO `session_challenges` (`id`, `session_id`, `challenge_hash`, `created_at`, `expires_at`, `consumed_at`) VALUES (?, ?, ?, ?, ?, NULL)",
       [
         uuidV7.next(),
@@ -219,7 +256,7 @@ export async function setSession(
     const failureWindow = windowStart(now);
     // The session FOR UPDATE, with the address's failures this minute (SigninRateLimit's probe)
     // and the challenge the assertion names (for its event) read, unlocked, in the same statement.
-    const [sessions] = await connection.query<Row[]>(
+    const sessions = await connection.query<Row[]>(
       `SELECT ${SESSION_COLUMNS}, (SELECT b.\`used\` FROM \`signin_budgets\` b WHERE b.\`client_key\` = ? AND b.\`kind\` = ? AND b.\`window_start\` = ?) AS x0, (SELECT c.\`id\` FROM \`session_challenges\` c WHERE c.\`session_id\` = \`sessions\`.\`id\` AND c.\`challenge_hash\` = ? LIMIT 1) AS x1, (SELECT c.\`created_at\` FROM \`session_challenges\` c WHERE c.\`session_id\` = \`sessions\`.\`id\` AND c.\`challenge_hash\` = ? LIMIT 1) AS x2 FROM \`sessions\` WHERE \`sessions\`.\`id\` = ? FOR UPDATE`,
       [clientKey(address), "failure", failureWindow, challengeHash, challengeHash, input.sessionId],
     );
@@ -236,7 +273,7 @@ export async function setSession(
       throw new Refused("SESSION-expired");
     if (session.x0 !== null && Number(session.x0) >= settings.failureLimit)
       throw new Refused("SESSION-rate-limited");
-    const [consumed] = await connection.query<Header>(
+    const consumed = await connection.query<Header>(
       "UPDATE `session_challenges` SET `consumed_at` = ? WHERE `session_id` = ? AND `consumed_at` IS NULL AND `expires_at` > ? AND `challenge_hash` = ?",
       [now, session.s_id, now, challengeHash],
     );
@@ -244,13 +281,13 @@ export async function setSession(
     if (clientData.crossOrigin === true || clientData.type !== "webauthn.get")
       throw new Refused("SESSION-webauthn-invalid");
     const credentialId = response.id as string;
-    const [passkeys] = await connection.query<Row[]>(
+    const passkeys = await connection.query<Row[]>(
       "SELECT `passkeys`.`id` AS `p_id`, `passkeys`.`user_id` AS `p_user_id`, `passkeys`.`credential_id` AS `p_credential_id`, `passkeys`.`public_key` AS `p_public_key`, `passkeys`.`sign_count` AS `p_sign_count`, `passkeys`.`transports` AS `p_transports`, `passkeys`.`granted_by` AS `p_granted_by`, `passkeys`.`clone_warning` AS `p_clone_warning`, `passkeys`.`clone_notified_at` AS `p_clone_notified_at`, `passkeys`.`name` AS `p_name`, `passkeys`.`aaguid` AS `p_aaguid` FROM `passkeys` WHERE `passkeys`.`credential_hash` = ?",
       [credentialHash(credentialId)],
     );
     const passkey = passkeys[0];
     if (!passkey) throw new Refused("SESSION-webauthn-unknown-credential");
-    const [users] = await connection.query<Row[]>(
+    const users = await connection.query<Row[]>(
       `SELECT ${USER_COLUMNS}, m.scope_id AS \`roleScope\` FROM \`users\` LEFT JOIN memberships m ON m.user_id = \`users\`.\`id\` WHERE \`users\`.\`id\` = ? FOR UPDATE`,
       [passkey.p_user_id],
     );
@@ -282,7 +319,7 @@ export async function setSession(
     if (counted !== 0 && counted <= storedCount) throw new Refused("SESSION-webauthn-clone");
     if (user.state !== "ACTIVE") throw new Refused("SESSION-user-inactive");
     const rose = counted > storedCount;
-    const [recorded] = await connection.query<Header>(
+    const recorded = await connection.query<Header>(
       rose
         ? "UPDATE `passkeys` SET `backed_up` = ?, `last_used_at` = ?, `sign_count` = ? WHERE `id` = ?"
         : "UPDATE `passkeys` SET `backed_up` = ?, `last_used_at` = ? WHERE `id` = ?",
@@ -294,18 +331,17 @@ export async function setSession(
       ],
     );
     if (recorded.affectedRows !== 1) throw new Refused("SESSION-webauthn-unknown-credential");
-    // The user's event (EventStore.append: the sequence bump, then the insert).
-    const [bumped] = await connection.query<Header>(
-      "UPDATE users SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?",
-      [1, user.id],
-    );
+    // The user's event (EventStore.append in a batched transaction: numbered from the sequence
+    // the locking read returned, the bump and the insert deferred).
+    const userSequence = Number(user.sequence) + 1;
+    connection.defer("UPDATE users SET sequence = sequence + ? WHERE id = ?", [1, user.id]);
     const eventDate = new Date();
-    await connection.query(
+    connection.defer(
       "INSERT INTO `events` (`aggregate_type`, `aggregate_id`, `sequence`, `event_type`, `payload`, `creator`, `resource_owner`, `created_at`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       [
         "user",
         user.id,
-        Number(bumped.insertId),
+        userSequence,
         rose ? PASSKEY_TOKEN_EVENTS.signCountChanged : PASSKEY_TOKEN_EVENTS.checkSucceeded,
         JSON.stringify(
           rose ? { passkeyId: passkey.p_id, signCount: counted } : { passkeyId: passkey.p_id },
@@ -316,12 +352,12 @@ export async function setSession(
       ],
     );
     // Which passkeys verified the session (one statement; an existing link stays).
-    await connection.query(
+    connection.defer(
       "INSERT IGNORE INTO `session_passkeys` (`session_id`, `passkey_id`) VALUES (?, ?)",
       [session.s_id, passkey.p_id],
     );
     // The compare-and-set on the token, with the session's new state.
-    const [rotated] = await connection.query<Header>(
+    const rotated = await connection.query<Header>(
       "UPDATE `sessions` SET `user_id` = ?, `organization_id` = ?, `check_user_id` = ?, `login_name_key` = ?, `user_checked_at` = ?, `passkey_id` = ?, `granted_by` = ?, `webauthn_checked_at` = ?, `user_verified` = ?, `changed_at` = ?, `token_hash` = ? WHERE `id` = ? AND `token_hash` = ?",
       [
         user.id,
@@ -364,13 +400,18 @@ export async function setSession(
       [SESSION_EVENTS.lifetimeSet, { lifetime: `${lifetime}s` }],
       [SESSION_EVENTS.tokenSet, {}],
     ];
-    const [sessionBumped] = await connection.query<Header>(
-      "UPDATE sessions SET sequence = LAST_INSERT_ID(sequence + ?) WHERE id = ?",
-      [events.length, session.s_id],
+    // The Signal API payloads, read before the session's events so those go out with COMMIT.
+    const accepted = await connection.query<Row[]>(
+      "SELECT `passkeys`.`credential_id` AS `p_credential_id` FROM `passkeys` WHERE `passkeys`.`user_id` = ? ORDER BY `passkeys`.`created_at` ASC",
+      [user.id],
     );
-    const last = Number(sessionBumped.insertId);
+    const last = Number(session.s_sequence) + events.length;
+    connection.defer("UPDATE sessions SET sequence = sequence + ? WHERE id = ?", [
+      events.length,
+      session.s_id,
+    ]);
     const sessionEventDate = new Date();
-    await connection.query(
+    connection.defer(
       `INSERT INTO \`events\` (\`aggregate_type\`, \`aggregate_id\`, \`sequence\`, \`event_type\`, \`payload\`, \`creator\`, \`resource_owner\`, \`created_at\`) VALUES ${events.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
       events.flatMap(([type, payload], index) => [
         "session",
@@ -382,11 +423,6 @@ export async function setSession(
         user.organization_id,
         sessionEventDate,
       ]),
-    );
-    // The Signal API payloads.
-    const [accepted] = await connection.query<Row[]>(
-      "SELECT `passkeys`.`credential_id` AS `p_credential_id` FROM `passkeys` WHERE `passkeys`.`user_id` = ? ORDER BY `passkeys`.`created_at` ASC",
-      [user.id],
     );
     return {
       setSession: {

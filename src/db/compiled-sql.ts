@@ -205,6 +205,17 @@ export class CompiledUpdate<E extends ObjectLiteral> {
    * convert dates with `value`.
    */
   async run(tx: EntityManager, changes: Partial<E>, whereParams: unknown[]): Promise<number> {
+    const { sql, values } = this.statement(changes);
+    return this.db.execute(tx, sql, [...values, ...whereParams]);
+  }
+
+  /** `run` when nobody needs the count, deferred in a batched transaction (Database.defer). */
+  async defer(tx: EntityManager, changes: Partial<E>, whereParams: unknown[]): Promise<void> {
+    const { sql, values } = this.statement(changes);
+    await this.db.defer(tx, sql, [...values, ...whereParams]);
+  }
+
+  private statement(changes: Partial<E>): { sql: string; values: unknown[] } {
     const properties = Object.keys(changes).filter(
       (property) => changes[property] !== undefined,
     ) as Property<E>[];
@@ -215,8 +226,10 @@ export class CompiledUpdate<E extends ObjectLiteral> {
       sql = `UPDATE ${this.names.table} SET ${set} WHERE ${this.where}`;
       this.texts.set(key, sql);
     }
-    const values = properties.map((property) => this.names.value(property, changes[property]));
-    return this.db.execute(tx, sql, [...values, ...whereParams]);
+    return {
+      sql,
+      values: properties.map((property) => this.names.value(property, changes[property])),
+    };
   }
 
   value(property: Property<E>, value: unknown): unknown {
@@ -251,7 +264,15 @@ export class CompiledInsertIfAbsent<E extends ObjectLiteral, K extends Property<
 
   /** Resolves to whether the row was inserted (false: one with its key was there). */
   async run(tx: EntityManager, row: Pick<E, K>): Promise<boolean> {
-    const values = this.properties.map((property) => this.names.value(property, row[property]));
-    return (await this.db.execute(tx, this.sql, values)) === 1;
+    return (await this.db.execute(tx, this.sql, this.values(row))) === 1;
+  }
+
+  /** `run` when nobody needs to know, deferred in a batched transaction (Database.defer). */
+  async defer(tx: EntityManager, row: Pick<E, K>): Promise<void> {
+    await this.db.defer(tx, this.sql, this.values(row));
+  }
+
+  private values(row: Pick<E, K>): unknown[] {
+    return this.properties.map((property) => this.names.value(property, row[property]));
   }
 }

@@ -274,53 +274,57 @@ export class SessionService {
     const writer = this.sessionWriter(ctx);
     const token = newSessionToken();
     const sessionId = this.ids.next();
-    const result = await this.db.transaction(async (tx) => {
-      await this.limits.spend(tx, "attempt", ctx.clientAddress);
-      const now = this.clock.now();
-      const organizationId = await this.organizationOf(tx, ctx);
-      const row: SessionEntity = {
-        id: sessionId,
-        userId: null,
-        organizationId,
-        tokenHash: sha256Hex(token),
-        checkUserId: null,
-        loginNameKey: null,
-        userCheckedAt: null,
-        passkeyId: null,
-        grantedBy: null,
-        webauthnCheckedAt: null,
-        userVerified: false,
-        failedChecks: 0,
-        sequence: 0,
-        createdAt: now,
-        changedAt: now,
-        expiresAt: new Date(now.getTime() + lifetime * 1000),
-        pendingUntil: new Date(now.getTime() + this.settings.webauthnTimeoutSeconds * 1000),
-        terminatedAt: null,
-      };
-      let allow: { credentialId: string; transports: string[] }[] = [];
-      if (userCheck && writer) {
-        const user = await this.resolveForWriter(tx, writer, organizationId, userCheck);
-        Object.assign(row, {
-          userId: user.id,
-          organizationId: user.organizationId,
-          userCheckedAt: now,
-        });
-        allow = await this.passkeys.credentialsOf(tx, user.id);
-      } else if (userCheck) {
-        row.checkUserId = userCheck.userId ?? null;
-        row.loginNameKey = userCheck.loginName?.toLowerCase() ?? null;
-      }
-      await this.insertSession.run(tx, [row]);
-      // A session created in this transaction has no challenge yet: nothing to replace.
-      const challenges = challenge
-        ? (await this.openChallenge(tx, sessionId, allow, now, false)).challenges
-        : null;
-      return {
-        details: { sequence: 0, eventDate: now, resourceOwner: row.organizationId },
-        challenges,
-      };
-    });
+    const result = await this.db.transaction(
+      async (tx) => {
+        await this.limits.spend(tx, "attempt", ctx.clientAddress);
+        const now = this.clock.now();
+        const organizationId = await this.organizationOf(tx, ctx);
+        const row: SessionEntity = {
+          id: sessionId,
+          userId: null,
+          organizationId,
+          tokenHash: sha256Hex(token),
+          checkUserId: null,
+          loginNameKey: null,
+          userCheckedAt: null,
+          passkeyId: null,
+          grantedBy: null,
+          webauthnCheckedAt: null,
+          userVerified: false,
+          failedChecks: 0,
+          sequence: 0,
+          createdAt: now,
+          changedAt: now,
+          expiresAt: new Date(now.getTime() + lifetime * 1000),
+          pendingUntil: new Date(now.getTime() + this.settings.webauthnTimeoutSeconds * 1000),
+          terminatedAt: null,
+        };
+        let allow: { credentialId: string; transports: string[] }[] = [];
+        if (userCheck && writer) {
+          const user = await this.resolveForWriter(tx, writer, organizationId, userCheck);
+          Object.assign(row, {
+            userId: user.id,
+            organizationId: user.organizationId,
+            userCheckedAt: now,
+          });
+          allow = await this.passkeys.credentialsOf(tx, user.id);
+        } else if (userCheck) {
+          row.checkUserId = userCheck.userId ?? null;
+          row.loginNameKey = userCheck.loginName?.toLowerCase() ?? null;
+        }
+        // Nothing reads this INSERT's result: in a batched transaction it goes out with COMMIT.
+        await this.insertSession.defer(tx, [row]);
+        // A session created in this transaction has no challenge yet: nothing to replace.
+        const challenges = challenge
+          ? (await this.openChallenge(tx, sessionId, allow, now, false)).challenges
+          : null;
+        return {
+          details: { sequence: 0, eventDate: now, resourceOwner: row.organizationId },
+          challenges,
+        };
+      },
+      { batched: true },
+    );
     this.metrics.sessionCreated();
     return { ...result, sessionId, sessionToken: token };
   }
@@ -348,121 +352,125 @@ export class SessionService {
     const writer = this.sessionWriter(ctx);
     const clientData = assertion ? parseClientData(assertion) : null;
     const challengeHash = clientData ? sha256Hex(clientData.challenge) : null;
-    const outcome = await this.db.transaction(async (tx) => {
-      // One statement locks the session and reads, without locking them, the address's failures
-      // this minute and the challenge the assertion names (for its event on a first check).
-      const failures = assertion ? this.limits.probe("failure", ctx.clientAddress) : null;
-      const { session, failuresUsed, answered } = await this.lockSessionForCheck(
-        tx,
-        request.sessionId,
-        failures,
-        challengeHash,
-      );
-      if (!sameHash(session.tokenHash, presented)) throw tokenInvalid();
-      const now = this.clock.now();
-      this.assertLive(session, now);
-      const wasVerified = session.webauthnCheckedAt !== null;
-      const changes: Partial<SessionEntity> = {};
-      const events: NewEvent[] = [];
-      if (userCheck) {
-        await this.applyUserCheck(tx, session, userCheck, writer, changes);
-      }
-      let verified: VerifiedCheck | null = null;
-      if (assertion) {
-        if (failures) this.limits.requireLeftOf(failures, failuresUsed);
-        const checked = await this.checkWebAuthN(
+    const outcome = await this.db.transaction(
+      async (tx) => {
+        // One statement locks the session and reads, without locking them, the address's failures
+        // this minute and the challenge the assertion names (for its event on a first check).
+        const failures = assertion ? this.limits.probe("failure", ctx.clientAddress) : null;
+        const { session, failuresUsed, answered } = await this.lockSessionForCheck(
           tx,
-          { ...session, ...changes },
-          assertion,
-          clientData,
+          request.sessionId,
+          failures,
           challengeHash,
-          answered,
-          now,
         );
-        if (isRefusal(checked)) {
-          await this.countFailure(tx, session, now);
-          await this.limits.record(tx, "failure", ctx.clientAddress);
-          return checked;
+        if (!sameHash(session.tokenHash, presented)) throw tokenInvalid();
+        const now = this.clock.now();
+        this.assertLive(session, now);
+        const wasVerified = session.webauthnCheckedAt !== null;
+        const changes: Partial<SessionEntity> = {};
+        const events: NewEvent[] = [];
+        if (userCheck) {
+          await this.applyUserCheck(tx, session, userCheck, writer, changes);
         }
-        verified = checked;
-        Object.assign(changes, {
-          userId: checked.user.id,
-          organizationId: checked.user.organizationId,
-          checkUserId: null,
-          loginNameKey: null,
-          userCheckedAt: session.userCheckedAt ?? now,
-          passkeyId: checked.passkey.id,
-          grantedBy: checked.passkey.grantedBy,
-          webauthnCheckedAt: now,
-          userVerified: true,
-        });
-        if (!wasVerified) {
-          events.push(
-            { type: SESSION_EVENTS.added },
-            { type: SESSION_EVENTS.userChecked, payload: { userId: checked.user.id } },
+        let verified: VerifiedCheck | null = null;
+        if (assertion) {
+          if (failures) this.limits.requireLeftOf(failures, failuresUsed);
+          const checked = await this.checkWebAuthN(
+            tx,
+            { ...session, ...changes },
+            assertion,
+            clientData,
+            challengeHash,
+            answered,
+            now,
           );
-          // The challenge this check answered was issued before any event could be written.
-          if (checked.answered) {
-            events.push({
-              type: SESSION_EVENTS.webAuthNChallenged,
-              payload: challengedPayload(
-                checked.answered.id,
-                checked.answered.issuedAt,
-                this.relyingParty.id,
-              ),
-            });
+          if (isRefusal(checked)) {
+            await this.countFailure(tx, session, now);
+            await this.limits.record(tx, "failure", ctx.clientAddress);
+            return checked;
           }
+          verified = checked;
+          Object.assign(changes, {
+            userId: checked.user.id,
+            organizationId: checked.user.organizationId,
+            checkUserId: null,
+            loginNameKey: null,
+            userCheckedAt: session.userCheckedAt ?? now,
+            passkeyId: checked.passkey.id,
+            grantedBy: checked.passkey.grantedBy,
+            webauthnCheckedAt: now,
+            userVerified: true,
+          });
+          if (!wasVerified) {
+            events.push(
+              { type: SESSION_EVENTS.added },
+              { type: SESSION_EVENTS.userChecked, payload: { userId: checked.user.id } },
+            );
+            // The challenge this check answered was issued before any event could be written.
+            if (checked.answered) {
+              events.push({
+                type: SESSION_EVENTS.webAuthNChallenged,
+                payload: challengedPayload(
+                  checked.answered.id,
+                  checked.answered.issuedAt,
+                  this.relyingParty.id,
+                ),
+              });
+            }
+          }
+          events.push({
+            type: SESSION_EVENTS.webAuthNChecked,
+            payload: { passkeyId: checked.passkey.id, userVerified: true },
+          });
         }
-        events.push({
-          type: SESSION_EVENTS.webAuthNChecked,
-          payload: { passkeyId: checked.passkey.id, userVerified: true },
-        });
-      }
-      if (lifetime !== null) {
-        changes.expiresAt = new Date(session.createdAt.getTime() + lifetime * 1000);
-        events.push({ type: SESSION_EVENTS.lifetimeSet, payload: { lifetime: `${lifetime}s` } });
-      } else if (verified && !wasVerified) {
-        // The lifetime createSession set (or the default) had no event yet: none is written
-        // before the first successful check, so it is recorded with that check.
-        const seconds = Math.round(
-          (session.expiresAt.getTime() - session.createdAt.getTime()) / 1000,
-        );
-        events.push({ type: SESSION_EVENTS.lifetimeSet, payload: { lifetime: `${seconds}s` } });
-      }
-      let challenges: IssuedChallenges | null = null;
-      if (challenge) {
-        await this.limits.spend(tx, "attempt", ctx.clientAddress);
-        const userId = changes.userId ?? session.userId;
-        const allow = writer && userId ? await this.passkeys.credentialsOf(tx, userId) : [];
-        const opened = await this.openChallenge(tx, session.id, allow, now, true);
-        challenges = opened.challenges;
-        if (!wasVerified && !verified) {
-          changes.pendingUntil = new Date(
-            now.getTime() + this.settings.webauthnTimeoutSeconds * 1000,
+        if (lifetime !== null) {
+          changes.expiresAt = new Date(session.createdAt.getTime() + lifetime * 1000);
+          events.push({ type: SESSION_EVENTS.lifetimeSet, payload: { lifetime: `${lifetime}s` } });
+        } else if (verified && !wasVerified) {
+          // The lifetime createSession set (or the default) had no event yet: none is written
+          // before the first successful check, so it is recorded with that check.
+          const seconds = Math.round(
+            (session.expiresAt.getTime() - session.createdAt.getTime()) / 1000,
           );
+          events.push({ type: SESSION_EVENTS.lifetimeSet, payload: { lifetime: `${seconds}s` } });
         }
-        // Written only once the session has verified (below): an unverified session's challenge
-        // is recorded by the check that answers it.
-        events.push({
-          type: SESSION_EVENTS.webAuthNChallenged,
-          payload: challengedPayload(opened.challengeId, now, this.relyingParty.id),
-        });
-      }
-      await this.rotateToken(tx, session.id, presented, token, { ...changes, changedAt: now });
-      events.push({ type: SESSION_EVENTS.tokenSet });
-      const resourceOwner = changes.organizationId ?? session.organizationId;
-      const details =
-        wasVerified || verified
-          ? await this.events.append(
-              tx,
-              { type: "session", id: session.id, resourceOwner },
-              changes.userId ?? session.userId ?? session.id,
-              events,
-            )
-          : { sequence: session.sequence, eventDate: now, resourceOwner };
-      const signals = verified ? await this.passkeys.signals(tx, verified.user) : null;
-      return { details, challenges, signals };
-    });
+        let challenges: IssuedChallenges | null = null;
+        if (challenge) {
+          await this.limits.spend(tx, "attempt", ctx.clientAddress);
+          const userId = changes.userId ?? session.userId;
+          const allow = writer && userId ? await this.passkeys.credentialsOf(tx, userId) : [];
+          const opened = await this.openChallenge(tx, session.id, allow, now, true);
+          challenges = opened.challenges;
+          if (!wasVerified && !verified) {
+            changes.pendingUntil = new Date(
+              now.getTime() + this.settings.webauthnTimeoutSeconds * 1000,
+            );
+          }
+          // Written only once the session has verified (below): an unverified session's challenge
+          // is recorded by the check that answers it.
+          events.push({
+            type: SESSION_EVENTS.webAuthNChallenged,
+            payload: challengedPayload(opened.challengeId, now, this.relyingParty.id),
+          });
+        }
+        await this.rotateToken(tx, session.id, presented, token, { ...changes, changedAt: now });
+        events.push({ type: SESSION_EVENTS.tokenSet });
+        // Read before the events, whose statements can then go out with COMMIT.
+        const signals = verified ? await this.passkeys.signals(tx, verified.user) : null;
+        const resourceOwner = changes.organizationId ?? session.organizationId;
+        const details =
+          wasVerified || verified
+            ? await this.events.append(
+                tx,
+                { type: "session", id: session.id, resourceOwner },
+                changes.userId ?? session.userId ?? session.id,
+                events,
+              )
+            : { sequence: session.sequence, eventDate: now, resourceOwner };
+        return { details, challenges, signals };
+      },
+      { batched: true },
+    );
     if (isRefusal(outcome)) {
       if (outcome.mailQueued) this.passkeys.noticesQueued();
       this.metrics.passkeySignIn(outcome.outcome);
@@ -788,7 +796,7 @@ export class SessionService {
         : { type: PASSKEY_TOKEN_EVENTS.checkSucceeded, payload: { passkeyId: passkey.id } },
     ]);
     // Which passkeys verified the session (a later check with the same one adds nothing).
-    await this.linkSessionPasskey.run(tx, { sessionId: session.id, passkeyId: passkey.id });
+    await this.linkSessionPasskey.defer(tx, { sessionId: session.id, passkeyId: passkey.id });
     const answered = session.webauthnCheckedAt === null ? named : null;
     return { user, passkey, answered };
   }
@@ -839,10 +847,10 @@ export class SessionService {
     now: Date,
     replace: boolean,
   ): Promise<{ challenges: IssuedChallenges; challengeId: string }> {
-    if (replace) await this.replaceOpen.run(tx, { consumedAt: now }, [sessionId]);
+    if (replace) await this.replaceOpen.defer(tx, { consumedAt: now }, [sessionId]);
     const challenge = newChallenge();
     const challengeId = this.ids.next();
-    await this.insertChallenge.run(tx, [
+    await this.insertChallenge.defer(tx, [
       {
         id: challengeId,
         sessionId,
@@ -1095,6 +1103,10 @@ export class SessionService {
       : undefined;
     if (!row) throw sessionNotFound();
     const { failuresUsed, answeredId, answeredAt, ...session } = row;
+    // Held under the row lock: a batched transaction numbers the session's events from it.
+    if (this.db.dialect === "mysql") {
+      this.db.holdSequence(tx, "sessions", session.id, Number(session.sequence));
+    }
     return {
       session,
       failuresUsed:
