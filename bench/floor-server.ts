@@ -9,24 +9,17 @@
 // settings: RP ID, origins, timeouts, limits, TRUST_PROXY):
 //   node dist/bench/floor-server.js <port> <databaseUrl>
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
-import http from "node:http";
+import type http from "node:http";
 import mysql from "mysql2/promise";
 import { loadConfig } from "../src/config";
 import { clientAddress } from "../src/http/client-address";
 import { generateCode } from "../src/services/links/code-generator";
 import { createSession, setSession } from "./floor-signin";
 import type { SigninSettings } from "./floor-signin";
+import { jsonServer, poolOptions } from "./json-server";
 
 const [, , portArg, databaseUrl] = process.argv;
-const options = {
-  uri: databaseUrl!,
-  connectionLimit: 10,
-  timezone: "Z",
-  supportBigNumbers: true,
-  // The same driver options as the server (see src/db/data-source.ts).
-  enableKeepAlive: true,
-  trace: false,
-};
+const options = poolOptions(databaseUrl!);
 const pool = mysql.createPool(options);
 /** The server's second pool (src/db/statement-batch.ts): write transactions, batched. */
 const batches = mysql.createPool({ ...options, multipleStatements: true });
@@ -179,24 +172,7 @@ function handle(request: http.IncomingMessage, { query, variables }: GraphqlRequ
   return createRegistrationCode(token, variables.input.userId as string);
 }
 
-const server = http.createServer((request, response) => {
-  let raw = "";
-  request.setEncoding("utf8");
-  request.on("data", (chunk: string) => (raw += chunk));
-  request.on("end", () => {
-    handle(request, JSON.parse(raw) as GraphqlRequest).then(
-      ({ status, body }) => {
-        response.writeHead(status, { "content-type": "application/json" });
-        response.end(JSON.stringify(body));
-      },
-      () => {
-        response.writeHead(500);
-        response.end();
-      },
-    );
-  });
-});
-server.keepAliveTimeout = 72_000;
+const server = jsonServer((request, body) => handle(request, body as GraphqlRequest));
 server.listen(Number(portArg), "127.0.0.1", () => process.send?.("ready"));
 process.on("SIGTERM", () => {
   server.close();

@@ -1,6 +1,7 @@
-// `npm run bench`: seeds MariaDB, starts the server and the floor as separate processes, drives
-// both with autocannon over loopback (interleaved, several rounds), measures the outbox drain, and
-// prints the table that bench/REPORT.md quotes. `--quick` makes a few-second smoke run.
+// `npm run bench`: seeds MariaDB, starts the server and the floor as separate processes (and, for
+// the create path, the independent check's bare and naive references), drives them with
+// autocannon over loopback (interleaved, several rounds), measures the outbox drain, and prints
+// the tables that bench/REPORT.md quotes. `--quick` makes a few-second smoke run.
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -59,6 +60,11 @@ const MARIADB = process.env.BENCH_MARIADB_URL ?? "mysql://root@127.0.0.1:3306";
 const DATABASE = process.env.BENCH_DATABASE ?? "plk_bench";
 const SERVER_PORT = Number(process.env.BENCH_PORT ?? 4411);
 const FLOOR_PORT = SERVER_PORT + 1;
+/** The independent check's references (bench/reference-bare.ts, bench/reference-naive.ts). */
+const BARE_PORT = SERVER_PORT + 2;
+const NAIVE_PORT = SERVER_PORT + 3;
+
+type Target = "server" | "floor" | "bare" | "naive";
 
 const CREATE = `mutation($input: CreatePasskeyRegistrationLinkInput!) { createPasskeyRegistrationLink(input: $input) { details { sequence changeDate resourceOwner } code { id code } } }`;
 const ADD = `mutation { addPasskeyLink { details { sequence changeDate resourceOwner } link expiration } }`;
@@ -68,6 +74,8 @@ const ME = `{ me { id } }`;
 interface Scenario {
   name: string;
   floor: boolean;
+  /** Also run against the independent check's bare and naive references (issue 21, item 1). */
+  references?: true;
   /** One GraphQL request per unit; or `signin`: one unit is a whole sign-in (two requests). */
   requests?: (seeded: Seeded) => RequestFactory;
   signin?: true;
@@ -85,6 +93,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: "createPasskeyRegistrationLink (returnCode, admin)",
     floor: true,
+    references: true,
     requests: (seeded) => {
       const user = rotating(seeded.users);
       return () => ({
@@ -264,13 +273,42 @@ async function main(): Promise<void> {
     [String(FLOOR_PORT), `${MARIADB}/${DATABASE}`],
     env,
   );
+  const withReferences = SCENARIOS.some((s) => s.references && selected(s));
+  const references = withReferences
+    ? {
+        bare: startProfiled(
+          "bench/reference-bare.js",
+          [String(BARE_PORT), `${MARIADB}/${DATABASE}`],
+          env,
+        ),
+        naive: startProfiled(
+          "bench/reference-naive.js",
+          [String(NAIVE_PORT), `${MARIADB}/${DATABASE}`],
+          env,
+        ),
+      }
+    : undefined;
   await waitUntilReady(`http://127.0.0.1:${SERVER_PORT}/readyz`);
-  await new Promise((resolve) => floor.once("message", resolve));
+  for (const child of [floor, references?.bare, references?.naive]) {
+    if (child) await new Promise((resolve) => child.once("message", resolve));
+  }
+  const processes = { server, floor, ...references };
+  const portOf: Record<Target, number> = {
+    server: SERVER_PORT,
+    floor: FLOOR_PORT,
+    bare: BARE_PORT,
+    naive: NAIVE_PORT,
+  };
+  const targetsOf = (scenario: Scenario): Target[] => [
+    ...(scenario.floor ? (["floor"] as const) : []),
+    "server",
+    ...(scenario.references ? (["bare", "naive"] as const) : []),
+  ];
 
   let serverRss: number | undefined;
   const results: {
     scenario: string;
-    target: "server" | "floor";
+    target: Target;
     connections: number;
     round: number;
     result: LoadResult;
@@ -278,21 +316,19 @@ async function main(): Promise<void> {
   try {
     // Warm both processes up (JIT, pools, buffer pool) before anything is measured.
     for (const scenario of SCENARIOS.filter(selected)) {
-      for (const target of scenario.floor
-        ? (["floor", "server"] as const)
-        : (["server"] as const)) {
-        const port = target === "server" ? SERVER_PORT : FLOOR_PORT;
-        const pid = (target === "server" ? server : floor).pid!;
+      for (const target of targetsOf(scenario)) {
+        const port = portOf[target];
+        const pid = processes[target]!.pid!;
         await run(scenario, bench, pid, port, 16, QUICK ? 1 : 5);
       }
     }
     for (let round = 1; round <= ROUNDS; round++) {
       for (const scenario of SCENARIOS.filter(selected)) {
         for (const connections of CONNECTIONS) {
-          const targets = scenario.floor ? (["floor", "server"] as const) : (["server"] as const);
+          const targets = targetsOf(scenario);
           for (const target of round % 2 === 0 ? [...targets].reverse() : targets) {
-            const port = target === "server" ? SERVER_PORT : FLOOR_PORT;
-            const pid = (target === "server" ? server : floor).pid!;
+            const port = portOf[target];
+            const pid = processes[target]!.pid!;
             await run(scenario, bench, pid, port, connections, WARMUP);
             const result = await run(scenario, bench, pid, port, connections, DURATION);
             results.push({ scenario: scenario.name, target, connections, round, result });
@@ -307,6 +343,7 @@ async function main(): Promise<void> {
   } finally {
     await stopProcess(server);
     await stopProcess(floor);
+    if (references) await Promise.all([references.bare, references.naive].map(stopProcess));
   }
 
   console.log(`\nmeasuring the outbox drain of ${DRAIN_MAILS} mails ...`);
@@ -321,7 +358,7 @@ async function main(): Promise<void> {
   lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const scenario of SCENARIOS) {
     for (const connections of CONNECTIONS) {
-      const pick = (target: "server" | "floor") =>
+      const pick = (target: Target) =>
         results
           .filter(
             (r) =>
@@ -365,6 +402,42 @@ async function main(): Promise<void> {
   console.log(
     `(signin: the "req/s", latency and CPU columns are per sign-in, two requests; from ${args["signin-from"] === "many" ? "one address per user" : "one address"})`,
   );
+
+  // The independent check (issue 21, item 1): the server against references that do less.
+  const checks: string[] = [];
+  for (const scenario of SCENARIOS.filter((s) => s.references)) {
+    for (const connections of CONNECTIONS) {
+      const of = (target: Target) => {
+        const runs = results
+          .filter(
+            (r) =>
+              r.scenario === scenario.name && r.connections === connections && r.target === target,
+          )
+          .map((r) => r.result);
+        return runs.length === 0
+          ? undefined
+          : {
+              rps: median(runs.map((r) => r.rps)),
+              cpu: median(runs.map((r) => r.cpuMsPerRequest)),
+            };
+      };
+      const [server, bare, naive] = [of("server"), of("bare"), of("naive")];
+      if (!server || !bare || !naive) continue;
+      checks.push(
+        `| ${connections} | ${server.rps.toFixed(0)} | ${bare.rps.toFixed(0)} | ${naive.rps.toFixed(0)} | ${(server.rps / bare.rps).toFixed(2)}x | ${(server.rps / naive.rps).toFixed(2)}x | ${server.cpu.toFixed(2)} | ${bare.cpu.toFixed(2)} | ${naive.cpu.toFixed(2)} |`,
+      );
+    }
+  }
+  if (checks.length > 0) {
+    console.log(
+      `\nindependent check, createPasskeyRegistrationLink (returnCode): the server against a bare node:http + mysql2 reference and a naive Apollo + type-graphql + TypeORM one, both doing less (no token, permission, lock or event)\n`,
+    );
+    console.log(
+      `| conns | server req/s | bare req/s | naive req/s | vs bare | vs naive | server CPU ms/req | bare CPU ms/req | naive CPU ms/req |`,
+    );
+    console.log(`|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
+    console.log(checks.join("\n"));
+  }
   console.log(`\nserver peak RSS during the load runs: ${serverRss ?? "?"} MB`);
   console.log(
     `outbox drain: ${drain.mails} mails in ${drain.seconds.toFixed(1)} s from readiness = ${drain.perSecond.toFixed(0)} mails/s (first to last mail ${drain.steady.toFixed(1)} s; server peak RSS ${drain.rss} MB)`,
