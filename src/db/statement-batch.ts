@@ -227,7 +227,9 @@ export class BatchedTransaction {
   /** One exchange; resolves to one result per statement. Failures are QueryFailedErrors. */
   private send(statements: Statement[]): Promise<unknown[]> {
     const sql = statements.map((statement) => statement.sql).join(";\n");
-    const params = statements.flatMap((statement) => statement.params);
+    // Loops, not flatMap: V8's flatMap cost more CPU here than the rest of the exchange's setup.
+    const params: unknown[] = [];
+    for (const statement of statements) for (const param of statement.params) params.push(param);
     this.started = true;
     return new Promise((resolve, reject) =>
       this.connection.query(sql, params, (error, result) => {

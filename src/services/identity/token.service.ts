@@ -334,9 +334,9 @@ export class TokenService {
     if (row.state !== "ACTIVE") {
       throw ApiError.unauthenticated("AUTH-user-inactive", "the token's user is not active");
     }
-    const roles = rows.flatMap((r) =>
-      r.role === null ? [] : [{ scopeId: r.scopeId!, role: r.role }],
-    );
+    const roles = rows
+      .filter((r) => r.role !== null)
+      .map((r) => ({ scopeId: r.scopeId!, role: r.role! }));
     return {
       userId: row.userId,
       organizationId: row.organizationId,
