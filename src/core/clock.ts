@@ -15,8 +15,8 @@ export interface IdGenerator {
 export const uuidV7: IdGenerator = {
   next(): string {
     const bytes = secureRandomBytes(16);
-    const ms = BigInt(Date.now());
-    for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+    // Milliseconds fit 48 bits until the year 10889; a double holds them exactly.
+    bytes.writeUIntBE(Date.now(), 0, 6);
     bytes[6] = (bytes[6]! & 0x0f) | 0x70;
     bytes[8] = (bytes[8]! & 0x3f) | 0x80;
     const hex = bytes.toString("hex");
