@@ -271,15 +271,16 @@ export class UserService {
    */
   async findIfExisting(db: EntityManager, id: string, lock = false): Promise<ExistingUser | null> {
     const suffix = lock && this.db.dialect === "mysql" ? " FOR UPDATE" : "";
-    const rows = isResourceId(id) ? await this.selectUser.all(db, [id], suffix) : [];
-    const first = rows[0];
+    const rows = isResourceId(id) ? await this.selectUser.split(db, [id], suffix) : [];
+    const first = rows[0]?.entity;
     if (!first || first.state === "REMOVED") return null;
     // Held under the row lock: a batched transaction numbers the user's events from it.
     if (suffix) this.db.holdSequence(db, "users", first.id, Number(first.sequence));
     const roleScopes = new Set<string>();
-    for (const { roleScope } of rows) if (typeof roleScope === "string") roleScopes.add(roleScope);
-    const { roleScope: _, ...user } = first;
-    return { ...user, roleScopes: [...roleScopes] };
+    for (const { extra } of rows) {
+      if (typeof extra.roleScope === "string") roleScopes.add(extra.roleScope);
+    }
+    return Object.assign(first, { roleScopes: [...roleScopes] });
   }
 
   /** The ID of the existing user with this username (any letter case) in `organizationId`. */

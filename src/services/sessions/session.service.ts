@@ -1094,15 +1094,16 @@ export class SessionService {
     failuresUsed: number | null;
     answered: { id: string; issuedAt: Date } | null;
   }> {
-    const row = isResourceId(sessionId)
-      ? await this.selectSession.one(
+    const [row] = isResourceId(sessionId)
+      ? await this.selectSession.split(
           tx,
           [...(failures?.params ?? [null, null, null]), challengeHash, challengeHash, sessionId],
           this.db.dialect === "mysql" ? " FOR UPDATE" : "",
         )
-      : undefined;
+      : [];
     if (!row) throw sessionNotFound();
-    const { failuresUsed, answeredId, answeredAt, ...session } = row;
+    const { entity: session } = row;
+    const { failuresUsed, answeredId, answeredAt } = row.extra;
     // Held under the row lock: a batched transaction numbers the session's events from it.
     if (this.db.dialect === "mysql") {
       this.db.holdSequence(tx, "sessions", session.id, Number(session.sequence));
