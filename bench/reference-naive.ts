@@ -11,7 +11,6 @@ import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
 import fastifyApollo from "@as-integrations/fastify";
 import Fastify from "fastify";
-import { DataSource } from "typeorm";
 import {
   Arg,
   Field,
@@ -23,7 +22,7 @@ import {
   Resolver,
   buildSchema,
 } from "type-graphql";
-import { ENTITIES } from "../src/entities";
+import { createDataSource } from "../src/db/data-source";
 import { PasskeyCodeEntity } from "../src/entities/passkey-code.entity";
 import { UserEntity } from "../src/entities/user.entity";
 import { generateCode } from "../src/services/links/code-generator";
@@ -70,17 +69,11 @@ class CreatePasskeyRegistrationLinkResponse {
   code?: Code;
 }
 
-const dataSource = new DataSource({
-  type: "mariadb",
-  url: databaseUrl!.replace(/^mariadb:/, "mysql:"),
-  entities: ENTITIES,
-  timezone: "Z",
-  charset: "utf8mb4_unicode_ci",
-  poolSize: 10,
-  supportBigNumbers: true,
-  bigNumberStrings: false,
-  extra: { enableKeepAlive: true, trace: false },
-});
+// The server's own DataSource options (src/db/data-source.ts), at its default pool size.
+const dataSource = createDataSource(
+  { kind: "mysql", url: databaseUrl!, poolSize: 10, retries: 0 },
+  "mariadb",
+);
 
 @Resolver()
 class PasskeyLinkResolver {

@@ -314,7 +314,7 @@ async function main(): Promise<void> {
     result: LoadResult;
   }[] = [];
   try {
-    // Warm both processes up (JIT, pools, buffer pool) before anything is measured.
+    // Warm every process up (JIT, pools, buffer pool) before anything is measured.
     for (const scenario of SCENARIOS.filter(selected)) {
       for (const target of targetsOf(scenario)) {
         const port = portOf[target];
@@ -351,6 +351,13 @@ async function main(): Promise<void> {
   const bare = await measureBarePool(sink, drain.mails, config.smtpMaxConnections);
   await sink.stop();
 
+  /** The measured runs of one cell (a scenario at a connection count, on one target). */
+  const runsOf = (scenario: Scenario, connections: number, target: Target) =>
+    results
+      .filter(
+        (r) => r.scenario === scenario.name && r.connections === connections && r.target === target,
+      )
+      .map((r) => r.result);
   const lines: string[] = [];
   lines.push(
     `| scenario | conns | server req/s | p50 ms | p99 ms | errors | CPU ms/req | floor req/s | floor p99 ms | floor CPU ms/req | throughput vs floor | p99 vs floor |`,
@@ -358,15 +365,8 @@ async function main(): Promise<void> {
   lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const scenario of SCENARIOS) {
     for (const connections of CONNECTIONS) {
-      const pick = (target: Target) =>
-        results
-          .filter(
-            (r) =>
-              r.scenario === scenario.name && r.connections === connections && r.target === target,
-          )
-          .map((r) => r.result);
-      const server = pick("server");
-      const floor = pick("floor");
+      const server = runsOf(scenario, connections, "server");
+      const floor = runsOf(scenario, connections, "floor");
       if (server.length === 0) continue;
       const rps = median(server.map((r) => r.rps));
       const p50 = median(server.map((r) => r.p50));
@@ -408,12 +408,7 @@ async function main(): Promise<void> {
   for (const scenario of SCENARIOS.filter((s) => s.references)) {
     for (const connections of CONNECTIONS) {
       const of = (target: Target) => {
-        const runs = results
-          .filter(
-            (r) =>
-              r.scenario === scenario.name && r.connections === connections && r.target === target,
-          )
-          .map((r) => r.result);
+        const runs = runsOf(scenario, connections, target);
         return runs.length === 0
           ? undefined
           : {

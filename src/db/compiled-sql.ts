@@ -10,6 +10,16 @@ import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 
 type Columns<E> = readonly (keyof E & string)[];
 
+/**
+ * The statement text kept in `texts` under `key`, built on first use. A text built per call is
+ * a new string each time, which the fixed-SQL check hashes and the escaper scans anew.
+ */
+function kept(texts: Map<string, string>, key: string, build: () => string): string {
+  let text = texts.get(key);
+  if (text === undefined) texts.set(key, (text = build()));
+  return text;
+}
+
 function columnsOf<E extends ObjectLiteral>(
   db: Database,
   entity: EntityTarget<E>,
@@ -25,7 +35,7 @@ export class CompiledInsert<E extends ObjectLiteral, K extends keyof E & string>
   private readonly columns: ColumnMetadata[];
   private readonly head: string;
   private readonly tuple: string;
-  /** The one-row text, built once: a text built per call is hashed and scanned anew each time. */
+  /** The one-row text, built once (see `kept`). */
   private readonly single: string;
   /** runIf's text per guard (each a fixed clause of its caller), built once. */
   private readonly guarded = new Map<string, string>();
@@ -75,11 +85,11 @@ export class CompiledInsert<E extends ObjectLiteral, K extends keyof E & string>
     guard: string,
     guardParams: unknown[],
   ): Promise<boolean> {
-    let sql = this.guarded.get(guard);
-    if (sql === undefined) {
-      sql = `${this.head.replace(/ VALUES $/, "")} SELECT ${this.tuple.slice(1, -1)} ${guard}`;
-      this.guarded.set(guard, sql);
-    }
+    const sql = kept(
+      this.guarded,
+      guard,
+      () => `${this.head.replace(/ VALUES $/, "")} SELECT ${this.tuple.slice(1, -1)} ${guard}`,
+    );
     return (await this.db.execute(tx, sql, [...this.values(row), ...guardParams])) === 1;
   }
 
@@ -112,7 +122,7 @@ export class CompiledSelect<
   /** The result's column aliases (c0, c1, …, x0, …), as constants: keys built per row cost. */
   private readonly aliases: string[];
   private readonly extraAliases: string[];
-  /** The text with each suffix a caller used, built once (see CompiledInsert.single). */
+  /** The text with each suffix a caller used (see `kept`). */
   private readonly suffixed = new Map<string, string>();
 
   constructor(
@@ -146,13 +156,9 @@ export class CompiledSelect<
     params: unknown[],
     suffix = "",
   ): Promise<(Pick<E, P> & Record<X, unknown>)[]> {
-    return (await this.raw(tx, params, suffix)).map((raw) => {
-      const entity = this.entity(raw) as Record<string, unknown>;
-      for (let index = 0; index < this.extraNames.length; index++) {
-        entity[this.extraNames[index]!] = raw[this.extraAliases[index]!];
-      }
-      return entity as Pick<E, P> & Record<X, unknown>;
-    });
+    return (await this.raw(tx, params, suffix)).map((raw) =>
+      this.extras(raw, this.entity(raw) as Pick<E, P> & Record<X, unknown>),
+    );
   }
 
   /**
@@ -164,13 +170,10 @@ export class CompiledSelect<
     params: unknown[],
     suffix = "",
   ): Promise<{ entity: Pick<E, P>; extra: Record<X, unknown> }[]> {
-    return (await this.raw(tx, params, suffix)).map((raw) => {
-      const extra = {} as Record<string, unknown>;
-      for (let index = 0; index < this.extraNames.length; index++) {
-        extra[this.extraNames[index]!] = raw[this.extraAliases[index]!];
-      }
-      return { entity: this.entity(raw), extra: extra };
-    });
+    return (await this.raw(tx, params, suffix)).map((raw) => ({
+      entity: this.entity(raw),
+      extra: this.extras(raw, {} as Record<X, unknown>),
+    }));
   }
 
   private async raw(
@@ -178,8 +181,7 @@ export class CompiledSelect<
     params: unknown[],
     suffix: string,
   ): Promise<Record<string, unknown>[]> {
-    let sql = suffix === "" ? this.sql : this.suffixed.get(suffix);
-    if (sql === undefined) this.suffixed.set(suffix, (sql = this.sql + suffix));
+    const sql = suffix === "" ? this.sql : kept(this.suffixed, suffix, () => this.sql + suffix);
     return this.db.query<Record<string, unknown>[]>(tx, sql, params);
   }
 
@@ -193,6 +195,14 @@ export class CompiledSelect<
       );
     }
     return entity as Pick<E, P>;
+  }
+
+  /** Sets the extra expressions' values of `raw` on `target`. */
+  private extras<T extends Record<X, unknown>>(raw: Record<string, unknown>, target: T): T {
+    for (let index = 0; index < this.extraNames.length; index++) {
+      (target as Record<string, unknown>)[this.extraNames[index]!] = raw[this.extraAliases[index]!];
+    }
+    return target;
   }
 
   async one(
@@ -278,13 +288,10 @@ export class CompiledUpdate<E extends ObjectLiteral> {
     const properties = Object.keys(changes).filter(
       (property) => changes[property] !== undefined,
     ) as Property<E>[];
-    const key = properties.join(",");
-    let sql = this.texts.get(key);
-    if (sql === undefined) {
+    const sql = kept(this.texts, properties.join(","), () => {
       const set = properties.map((property) => `${this.names.column(property)} = ?`).join(", ");
-      sql = `UPDATE ${this.names.table} SET ${set} WHERE ${this.where}`;
-      this.texts.set(key, sql);
-    }
+      return `UPDATE ${this.names.table} SET ${set} WHERE ${this.where}`;
+    });
     return {
       sql,
       values: properties.map((property) => this.names.value(property, changes[property])),
