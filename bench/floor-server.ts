@@ -8,10 +8,11 @@
 // Started as its own process by bench/run.ts, with the server's environment (for the sign-in
 // settings: RP ID, origins, timeouts, limits, TRUST_PROXY):
 //   node dist/bench/floor-server.js <port> <databaseUrl>
-import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import type http from "node:http";
 import mysql from "mysql2/promise";
 import { loadConfig } from "../src/config";
+import { uuidV7 } from "../src/core/clock";
 import { clientAddress } from "../src/http/client-address";
 import { generateCode } from "../src/services/links/code-generator";
 import { createSession, setSession } from "./floor-signin";
@@ -79,7 +80,8 @@ async function createRegistrationCodeOnce(token: string, userId: string) {
     );
     if (user.id !== caller.userId && !permitted) throw new Error("denied");
     const code = generateCode(12);
-    const codeId = randomUUID();
+    // The server's IDs (UUIDv7, time-ordered): the same values land in the same index pages.
+    const codeId = uuidV7.next();
     const now = new Date();
     const expiresAt = new Date(now.getTime() + 3_600_000);
     // The server's insert carries the active-code cap as its guard (PASSKEY_CODE_MAX_ACTIVE).
