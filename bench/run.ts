@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { loadConfig } from "../src/config";
 import { load } from "./load";
 import type { LoadResult, RequestFactory } from "./load";
-import { emptyCodes, queueLinkMails, recreateDatabase, seed } from "./seed";
+import { emptyWrittenTables, queueLinkMails, recreateDatabase, seed } from "./seed";
 import type { Seeded } from "./seed";
 import { loadSignIns, seedPasskeys } from "./signin";
 import type { SigninCredential } from "./signin";
@@ -197,7 +197,7 @@ async function measureDrain(
   env: NodeJS.ProcessEnv,
 ) {
   const users = seeded.users.slice(0, DRAIN_MAILS);
-  await emptyCodes(MARIADB, DATABASE);
+  await emptyWrittenTables(MARIADB, DATABASE);
   await queueLinkMails(config, users);
   const before = sink.count;
   const server = startProfiled("src/main.js", [], env);
@@ -330,8 +330,8 @@ async function main(): Promise<void> {
           for (const target of round % 2 === 0 ? [...targets].reverse() : targets) {
             const port = portOf[target];
             const pid = processes[target]!.pid!;
-            // Each run starts from the seeded code table, whatever ran before it.
-            if (!scenario.signin) await emptyCodes(MARIADB, DATABASE);
+            // Each run starts from the same tables, whatever ran before it.
+            if (!scenario.signin) await emptyWrittenTables(MARIADB, DATABASE);
             await run(scenario, bench, pid, port, connections, WARMUP);
             const result = await run(scenario, bench, pid, port, connections, DURATION);
             results.push({ scenario: scenario.name, target, connections, round, result });
