@@ -15,6 +15,12 @@ import { loadConfig } from "../src/config";
 import { uuidV7 } from "../src/core/clock";
 import { clientAddress } from "../src/http/client-address";
 import { generateCode } from "../src/services/links/code-generator";
+import {
+  BUMP_EVENT_COMMIT,
+  CALLER_WITH_ROLES,
+  GUARDED_CODE_INSERT,
+  START_AND_LOCK_USER,
+} from "./create-sql";
 import { createSession, setSession } from "./floor-signin";
 import type { SigninSettings } from "./floor-signin";
 import { jsonServer, poolOptions } from "./json-server";
@@ -58,19 +64,15 @@ async function createRegistrationCode(token: string, userId: string) {
 
 async function createRegistrationCodeOnce(token: string, userId: string) {
   const tokenHash = createHash("sha256").update(token).digest("hex");
-  const [callers] = await pool.query<mysql.RowDataPacket[]>(
-    "SELECT t.id AS tokenId, t.expires_at AS expiresAt, t.granted_by AS grantedBy, u.id AS userId, u.organization_id AS organizationId, u.state AS state, m.scope_id AS scopeId, m.role AS role FROM personal_access_tokens t INNER JOIN users u ON u.id = t.user_id LEFT JOIN memberships m ON m.user_id = u.id WHERE t.token_hash = ?",
-    [tokenHash],
-  );
+  const [callers] = await pool.query<mysql.RowDataPacket[]>(CALLER_WITH_ROLES, [tokenHash]);
   const caller = callers[0];
   if (!caller || caller.state !== "ACTIVE")
     return { status: 401, body: { errors: [{ message: "invalid token" }] } };
   const connection = await batches.getConnection();
   try {
-    const [results] = await connection.query<mysql.RowDataPacket[][]>(
-      "START TRANSACTION;\nSELECT users.id, users.organization_id, users.type, users.state, users.username, users.username_key, users.email, users.email_verified, users.given_name, users.family_name, users.display_name, users.preferred_language, users.sequence, users.created_at, users.updated_at, m.scope_id AS roleScope FROM users LEFT JOIN memberships m ON m.user_id = users.id WHERE users.id = ? FOR UPDATE",
-      [userId],
-    );
+    const [results] = await connection.query<mysql.RowDataPacket[][]>(START_AND_LOCK_USER, [
+      userId,
+    ]);
     const user = results[1]![0];
     if (!user) throw new Error("user not found");
     const permitted = callers.some(
@@ -85,44 +87,38 @@ async function createRegistrationCodeOnce(token: string, userId: string) {
     const now = new Date();
     const expiresAt = new Date(now.getTime() + 3_600_000);
     // The server's insert carries the active-code cap as its guard (PASSKEY_CODE_MAX_ACTIVE).
-    const [inserted] = await connection.query<mysql.ResultSetHeader>(
-      "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, granted_by, created_at, expires_at, ended_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL FROM (SELECT COUNT(*) AS n FROM passkey_codes WHERE user_id = ? AND state = ? AND expires_at > ?) AS active WHERE active.n < ?",
-      [
-        codeId,
-        user.id,
-        user.organization_id,
-        createHmac("sha256", codeKey).update(code).digest("hex"),
-        "RETURNED",
-        "ACTIVE",
-        0,
-        caller.userId,
-        caller.userId,
-        now,
-        expiresAt,
-        user.id,
-        "ACTIVE",
-        now,
-        1_000_000,
-      ],
-    );
+    const [inserted] = await connection.query<mysql.ResultSetHeader>(GUARDED_CODE_INSERT, [
+      codeId,
+      user.id,
+      user.organization_id,
+      createHmac("sha256", codeKey).update(code).digest("hex"),
+      "RETURNED",
+      "ACTIVE",
+      0,
+      caller.userId,
+      caller.userId,
+      now,
+      expiresAt,
+      user.id,
+      "ACTIVE",
+      now,
+      1_000_000,
+    ]);
     if (inserted.affectedRows !== 1) throw new Error("too many active codes");
     // Numbered from the sequence read under the row lock; bump, event and COMMIT in one batch.
     const sequence = Number(user.sequence) + 1;
-    await connection.query(
-      "UPDATE users SET sequence = sequence + ? WHERE id = ?;\nINSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, payload, creator, resource_owner, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?);\nCOMMIT",
-      [
-        1,
-        user.id,
-        "user",
-        user.id,
-        sequence,
-        "user.human.passwordless.initialization.code.added",
-        JSON.stringify({ codeId, expiry: "3600s", medium: "RETURNED" }),
-        caller.userId,
-        user.organization_id,
-        now,
-      ],
-    );
+    await connection.query(BUMP_EVENT_COMMIT, [
+      1,
+      user.id,
+      "user",
+      user.id,
+      sequence,
+      "user.human.passwordless.initialization.code.added",
+      JSON.stringify({ codeId, expiry: "3600s", medium: "RETURNED" }),
+      caller.userId,
+      user.organization_id,
+      now,
+    ]);
     return {
       status: 200,
       body: {

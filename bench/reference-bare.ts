@@ -7,6 +7,7 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import mysql from "mysql2/promise";
 import { generateCode } from "../src/services/links/code-generator";
+import { BARE_CODE_INSERT } from "./create-sql";
 import { jsonServer, poolOptions } from "./json-server";
 
 const [, , portArg, databaseUrl] = process.argv;
@@ -22,16 +23,13 @@ async function mint({ variables }: Body) {
   const code = generateCode(12);
   const id = randomUUID();
   const now = new Date();
-  const [inserted] = await pool.query<mysql.ResultSetHeader>(
-    "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, granted_by, created_at, expires_at, ended_at) SELECT ?, id, organization_id, ?, 'RETURNED', 'ACTIVE', 0, id, id, ?, ?, NULL FROM users WHERE id = ?",
-    [
-      id,
-      createHmac("sha256", codeKey).update(code).digest("hex"),
-      now,
-      new Date(now.getTime() + 3_600_000),
-      userId,
-    ],
-  );
+  const [inserted] = await pool.query<mysql.ResultSetHeader>(BARE_CODE_INSERT, [
+    id,
+    createHmac("sha256", codeKey).update(code).digest("hex"),
+    now,
+    new Date(now.getTime() + 3_600_000),
+    userId,
+  ]);
   if (inserted.affectedRows !== 1) return { errors: [{ message: "user not found" }] };
   return {
     data: {
