@@ -21,6 +21,22 @@ export function startProcess(
   });
 }
 
+/**
+ * Resolves when a bare server sends "ready" over IPC; rejects if it exits first. Call it right
+ * after starting the process: a message sent before anyone listens is lost.
+ */
+export function readyMessage(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const exited = (code: number | null) =>
+      reject(new Error(`${child.spawnargs.join(" ")} exited (${code}) before it was ready`));
+    child.once("exit", exited);
+    child.once("message", () => {
+      child.off("exit", exited);
+      resolve();
+    });
+  });
+}
+
 export async function waitUntilReady(url: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {

@@ -19,6 +19,7 @@ import {
   ROOT,
   benchServerEnv,
   median,
+  readyMessage,
   startProcess,
   stopProcess,
   waitUntilReady,
@@ -289,10 +290,12 @@ async function main(): Promise<void> {
         ),
       }
     : undefined;
+  // Listening from the start: a "ready" sent while the server is still starting is not lost.
+  const others = [floor, references?.bare, references?.naive].flatMap((child) =>
+    child ? [readyMessage(child)] : [],
+  );
   await waitUntilReady(`http://127.0.0.1:${SERVER_PORT}/readyz`);
-  for (const child of [floor, references?.bare, references?.naive]) {
-    if (child) await new Promise((resolve) => child.once("message", resolve));
-  }
+  await Promise.all(others);
   const processes = { server, floor, ...references };
   const portOf: Record<Target, number> = {
     server: SERVER_PORT,
