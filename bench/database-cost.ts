@@ -5,8 +5,7 @@
 //   npm run build && node dist/bench/database-cost.js
 import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import fs from "node:fs";
-import mysql from "mysql2/promise";
+import type mysql from "mysql2/promise";
 import { uuidV7 } from "../src/core/clock";
 import {
   BARE_CODE_INSERT,
@@ -15,7 +14,8 @@ import {
   GUARDED_CODE_INSERT,
   START_AND_LOCK_USER,
 } from "./create-sql";
-import { poolOptions } from "./json-server";
+import { createPools } from "./json-server";
+import { cpuMs } from "./load";
 import { median } from "./processes";
 import { emptyWrittenTables } from "./seed";
 
@@ -28,13 +28,6 @@ const SECONDS = 4;
 /** The code's INSERT without the active-code guard, to price the guard. */
 const PLAIN_CODE_INSERT =
   "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, granted_by, created_at, expires_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)";
-
-/** CPU time (user + system) of a process so far, in milliseconds. */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / 100;
-}
 
 function databasePid(): number {
   for (const name of ["mariadbd", "mysqld"]) {
@@ -53,18 +46,7 @@ interface User {
 }
 
 async function main(): Promise<void> {
-  const options = poolOptions(`${MARIADB}/${DATABASE}`);
-  const pool = mysql.createPool({ ...options, connectionLimit: CONNECTIONS });
-  const batches = mysql.createPool({
-    ...options,
-    connectionLimit: CONNECTIONS,
-    multipleStatements: true,
-  });
-  for (const each of [pool, batches]) {
-    each.pool.on("connection", (connection) => {
-      connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    });
-  }
+  const { pool, batches } = createPools(`${MARIADB}/${DATABASE}`, CONNECTIONS);
   const [users] = await pool.query<(User & mysql.RowDataPacket)[]>(
     "SELECT id, organization_id FROM users WHERE type = 'HUMAN'",
   );

@@ -10,7 +10,7 @@
 //   node dist/bench/floor-server.js <port> <databaseUrl>
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import type http from "node:http";
-import mysql from "mysql2/promise";
+import type mysql from "mysql2/promise";
 import { loadConfig } from "../src/config";
 import { uuidV7 } from "../src/core/clock";
 import { clientAddress } from "../src/http/client-address";
@@ -23,20 +23,11 @@ import {
 } from "./create-sql";
 import { createSession, setSession } from "./floor-signin";
 import type { SigninSettings } from "./floor-signin";
-import { jsonServer, poolOptions } from "./json-server";
+import { createPools, jsonServer } from "./json-server";
 
 const [, , portArg, databaseUrl] = process.argv;
-const options = poolOptions(databaseUrl!);
-const pool = mysql.createPool(options);
-/** The server's second pool (src/db/statement-batch.ts): write transactions, batched. */
-const batches = mysql.createPool({ ...options, multipleStatements: true });
-// The server's session settings (src/db/galera.ts): READ COMMITTED on every connection. Without
-// it the floor's INSERT … SELECT guard takes next-key locks and its requests deadlock.
-for (const each of [pool, batches]) {
-  each.pool.on("connection", (connection) => {
-    connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-  });
-}
+/** The general pool, and the second one for batched write transactions. */
+const { pool, batches } = createPools(databaseUrl!);
 const codeKey = randomBytes(32);
 const config = process.env.EXTERNAL_URL ? loadConfig(process.env) : undefined;
 const signin: SigninSettings | undefined = config && {

@@ -1,7 +1,8 @@
 // The bare servers of the benchmark (the floor, the bare reference): node:http, a JSON body in,
 // a JSON answer out, kept alive as autocannon expects; a handler that throws answers 500. And the
-// mysql2 pool options they share with the server.
+// mysql2 pool options and pools they share with the server.
 import http from "node:http";
+import mysql from "mysql2/promise";
 
 export interface JsonAnswer {
   status: number;
@@ -44,4 +45,22 @@ export function poolOptions(uri: string) {
     enableKeepAlive: true,
     trace: false,
   };
+}
+
+/**
+ * The server's two pools for a create: the general one and the one that sends write transactions
+ * in batches (src/db/statement-batch.ts), both with the server's session settings
+ * (src/db/galera.ts): READ COMMITTED on every connection. Without it the INSERT … SELECT guard
+ * takes next-key locks and concurrent creates deadlock.
+ */
+export function createPools(uri: string, connectionLimit?: number) {
+  const options = { ...poolOptions(uri), ...(connectionLimit ? { connectionLimit } : {}) };
+  const pool = mysql.createPool(options);
+  const batches = mysql.createPool({ ...options, multipleStatements: true });
+  for (const each of [pool, batches]) {
+    each.pool.on("connection", (connection) => {
+      connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    });
+  }
+  return { pool, batches };
 }
