@@ -311,6 +311,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     formatError: createFormatError((error, message) => http.log.error({ err: error }, message), {
       hideSuggestions: config.env === "production",
     }),
+    // As the configuration says (NODE_ENV, README), not Apollo's own reading of process.env.
+    introspection: config.env !== "production",
     csrfPrevention: true,
     // Shutdown has one owner, main.ts: Apollo's own handler (on unless NODE_ENV=test) re-raises
     // the signal once Apollo has stopped, killing the process (exit 143) before the outbox

@@ -76,6 +76,14 @@ describe("in production", () => {
   });
   afterAll(() => t.close());
 
+  // README: NODE_ENV=production disables introspection. The server's configuration decides, not
+  // whatever NODE_ENV the process that built it happens to run under (here jest's "test").
+  it("refuses introspection", async () => {
+    const error = onlyError(await t.gql(`{ __schema { types { name } } }`));
+    expect(error.extensions.grpcCode).toBe(3);
+    expect(error.message).toMatch(/introspection is not allowed/i);
+  });
+
   it.each(MISTYPED)(
     "does not suggest a name for %s",
     async (_kind, query, variables, suggestion) => {
