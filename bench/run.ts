@@ -9,7 +9,14 @@ import { randomBytes } from "node:crypto";
 import { loadConfig } from "../src/config";
 import { load } from "./load";
 import type { LoadResult, RequestFactory } from "./load";
-import { emptyWrittenTables, queueLinkMails, recreateDatabase, seed } from "./seed";
+import {
+  LINK_TABLES,
+  SIGNIN_TABLES,
+  emptyWrittenTables,
+  queueLinkMails,
+  recreateDatabase,
+  seed,
+} from "./seed";
 import type { Seeded } from "./seed";
 import { loadSignIns, seedPasskeys } from "./signin";
 import type { SigninCredential } from "./signin";
@@ -334,7 +341,11 @@ async function main(): Promise<void> {
             const port = portOf[target];
             const pid = processes[target]!.pid!;
             // Each run starts from the same tables, whatever ran before it.
-            if (!scenario.signin) await emptyWrittenTables(MARIADB, DATABASE);
+            await emptyWrittenTables(
+              MARIADB,
+              DATABASE,
+              scenario.signin ? SIGNIN_TABLES : LINK_TABLES,
+            );
             await run(scenario, bench, pid, port, connections, WARMUP);
             const result = await run(scenario, bench, pid, port, connections, DURATION);
             results.push({ scenario: scenario.name, target, connections, round, result });

@@ -26,20 +26,36 @@ export async function recreateDatabase(serverUrl: string, name: string): Promise
   await connection.end();
 }
 
+/** What the link scenarios write: codes and events. */
+export const LINK_TABLES = ["passkey_codes", "events"] as const;
+/** What a sign-in writes: the session, its challenge and passkey, the address's budget, events. */
+export const SIGNIN_TABLES = [
+  "sessions",
+  "session_challenges",
+  "session_passkeys",
+  "signin_budgets",
+  "events",
+] as const;
+
 /**
- * Empties the tables the link scenarios write into (codes and events) between measured runs.
- * Every link scenario (and the independent check's references, at several thousand inserts a
- * second) adds codes to the same 10,000 users; without this the code table outgrew MariaDB's
- * 128 MiB buffer pool within one run (about 450 MB with its indexes), so each run measured a
- * bigger table than the one before, and the runs late in a round paid for page misses the earlier
- * ones had caused. Nothing the scenarios run reads them back: the outbox does not read codes
- * (queued mails still go out), and events are numbered from the users' sequence column.
+ * Empties the tables a scenario writes into between measured runs. Every link scenario (and the
+ * independent check's references, at several thousand inserts a second) adds codes to the same
+ * 10,000 users; without this the code table outgrew MariaDB's 128 MiB buffer pool within one run
+ * (about 450 MB with its indexes), so each run measured a bigger table than the one before, and
+ * the runs late in a round paid for page misses the earlier ones had caused. Sign-in leaves a
+ * session, a consumed challenge and a session passkey behind per sign-in, fewer but for the same
+ * reason. Nothing a scenario runs reads them back: the outbox does not read codes (queued mails
+ * still go out), events are numbered from the aggregates' sequence columns, every sign-in starts
+ * its own session, and the passkeys (with their signature counters) stay.
  */
-export async function emptyWrittenTables(serverUrl: string, name: string): Promise<void> {
+export async function emptyWrittenTables(
+  serverUrl: string,
+  name: string,
+  tables: readonly string[] = LINK_TABLES,
+): Promise<void> {
   const connection = await mysql.createConnection(`${serverUrl}/${name}`);
   try {
-    await connection.query("TRUNCATE TABLE passkey_codes");
-    await connection.query("TRUNCATE TABLE events");
+    for (const table of tables) await connection.query(`TRUNCATE TABLE \`${table}\``);
   } finally {
     await connection.end();
   }
