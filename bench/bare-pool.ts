@@ -16,6 +16,8 @@ export interface BarePoolResult {
   startedAt: number;
   finishedAt: number;
   failed: number;
+  /** CPU time the process spent from the first send to the last (user + system), in ms. */
+  cpuMs: number;
 }
 
 process.once("message", (job: BarePoolJob) => {
@@ -24,6 +26,7 @@ process.once("message", (job: BarePoolJob) => {
       smtpTransportOptions(job.url, false, job.maxConnections),
     );
     const startedAt = Date.now();
+    const cpuBefore = process.cpuUsage();
     const outcomes = await Promise.allSettled(
       Array.from({ length: job.count }, (_, i) =>
         transporter.sendMail({
@@ -33,9 +36,11 @@ process.once("message", (job: BarePoolJob) => {
         }),
       ),
     );
+    const cpu = process.cpuUsage(cpuBefore);
     const result: BarePoolResult = {
       startedAt,
       finishedAt: Date.now(),
+      cpuMs: (cpu.user + cpu.system) / 1000,
       failed: outcomes.filter((outcome) => outcome.status === "rejected").length,
     };
     transporter.close();

@@ -3,7 +3,6 @@
 // mysql2 connections with nothing in between, and the database process's CPU time per operation
 // read from /proc. Needs the database `npm run bench` seeded, and MariaDB on this machine:
 //   npm run build && node dist/bench/database-cost.js
-import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import type mysql from "mysql2/promise";
 import { uuidV7 } from "../src/core/clock";
@@ -15,7 +14,7 @@ import {
   START_AND_LOCK_USER,
 } from "./create-sql";
 import { createPools } from "./json-server";
-import { cpuMs } from "./load";
+import { cpuMs, databasePid } from "./load";
 import { median } from "./processes";
 import { emptyWrittenTables } from "./seed";
 
@@ -28,17 +27,6 @@ const SECONDS = 4;
 /** The code's INSERT without the active-code guard, to price the guard. */
 const PLAIN_CODE_INSERT =
   "INSERT INTO passkey_codes (id, user_id, organization_id, code_hash, medium, state, failed_checks, creator, granted_by, created_at, expires_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)";
-
-function databasePid(): number {
-  for (const name of ["mariadbd", "mysqld"]) {
-    try {
-      return Number(execFileSync("pidof", [name]).toString().trim().split(" ")[0]);
-    } catch {
-      // not this name
-    }
-  }
-  throw new Error("no MariaDB or MySQL process on this machine: its CPU time cannot be read");
-}
 
 interface User {
   id: string;

@@ -1,4 +1,5 @@
 // One autocannon run against a local port: GraphQL POSTs built per request, GraphQL errors counted.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import autocannon from "autocannon";
 
@@ -20,6 +21,18 @@ export interface LoadResult {
 export function cpuMs(pid: number): number {
   const { user, sys } = cpuSplitMs(pid);
   return user + sys;
+}
+
+/** The local MariaDB (or MySQL) server's process, whose CPU time the bench reads. */
+export function databasePid(): number {
+  for (const name of ["mariadbd", "mysqld"]) {
+    try {
+      return Number(execFileSync("pidof", [name]).toString().trim().split(" ")[0]);
+    } catch {
+      // not this name
+    }
+  }
+  throw new Error("no MariaDB or MySQL process on this machine: its CPU time cannot be read");
 }
 
 /** utime and stime of a process, in ms. */
