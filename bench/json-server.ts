@@ -3,6 +3,7 @@
 // mysql2 pool options and pools they share with the server.
 import http from "node:http";
 import mysql from "mysql2/promise";
+import { configurePoolSessions } from "../src/db/galera";
 
 export interface JsonAnswer {
   status: number;
@@ -49,18 +50,14 @@ export function poolOptions(uri: string) {
 
 /**
  * The server's two pools for a create: the general one and the one that sends write transactions
- * in batches (src/db/statement-batch.ts), both with the server's session settings
- * (src/db/galera.ts): READ COMMITTED on every connection. Without it the INSERT … SELECT guard
- * takes next-key locks and concurrent creates deadlock.
+ * in batches (src/db/statement-batch.ts), both with the server's session settings, set by its own
+ * `configurePoolSessions` (READ COMMITTED on every connection; without it the INSERT … SELECT guard
+ * takes next-key locks and concurrent creates deadlock).
  */
 export function createPools(uri: string, connectionLimit?: number) {
   const options = { ...poolOptions(uri), ...(connectionLimit ? { connectionLimit } : {}) };
   const pool = mysql.createPool(options);
   const batches = mysql.createPool({ ...options, multipleStatements: true });
-  for (const each of [pool, batches]) {
-    each.pool.on("connection", (connection) => {
-      connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    });
-  }
+  for (const each of [pool, batches]) configurePoolSessions(each.pool, false);
   return { pool, batches };
 }
