@@ -392,7 +392,8 @@ async function main(): Promise<void> {
   if (DRAIN_MAILS > 0) {
     console.log(`\nmeasuring the outbox drain of ${DRAIN_MAILS} mails, ${ROUNDS} round(s) ...`);
     for (let round = 1; round <= ROUNDS; round++) {
-      const order = round % 2 === 0 && drains.length > 0 ? ["bare", "drain"] : ["drain", "bare"];
+      // Round 1 drains first: the bare pool sends copies of the first mail the sink received.
+      const order = round % 2 === 0 ? ["bare", "drain"] : ["drain", "bare"];
       for (const which of order) {
         if (which === "drain") {
           const drain = await measureDrain(config, seeded, sink, env);
