@@ -136,7 +136,10 @@ const retried = (server: ServerProcess) =>
         }),
       ),
     );
-    const users = await addUsers(first, token, 10);
+    // On Galera each worker claims only in the shards it holds (every other one of two workers),
+    // and a user's mails all fall in one shard: with 20 users, the chance that every user's shard
+    // belongs to one worker, which would leave the other nothing to send, is 2 in a million.
+    const users = await addUsers(first, token, 20);
 
     // With SMTP down while queuing, both workers claim rows and hold them for retries, so both
     // take part once it is back.
