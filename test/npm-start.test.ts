@@ -7,7 +7,7 @@ import net from "node:net";
 import path from "node:path";
 import type { TestDatabase } from "./helpers/harness";
 import { createTestDatabase } from "./helpers/harness";
-import { freePort } from "./helpers/server-process";
+import { freePort } from "./helpers/ports";
 import { eventually } from "./helpers/wait";
 
 const ROOT = path.resolve(__dirname, "..");

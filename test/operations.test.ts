@@ -4,7 +4,7 @@ import { addHuman, addOrg } from "./helpers/fixtures";
 import type { TestApp } from "./helpers/harness";
 import { productionEnv, startTestApp } from "./helpers/harness";
 import { withDatabaseOutage } from "./helpers/outage";
-import { freePort } from "./helpers/server-process";
+import { freePort } from "./helpers/ports";
 import { eventually, sleep } from "./helpers/wait";
 
 const RETURN_CODE = `mutation Mint($input: CreatePasskeyRegistrationLinkInput!) {

@@ -14,7 +14,7 @@ import {
 } from "./helpers/browser";
 import { codeOf, linkInText, listCodes, mailsTo } from "./helpers/passkey-mail";
 import { LIST_PASSKEYS, REGISTER, VERIFY, registerPasskey } from "./helpers/passkeys";
-import { freePort } from "./helpers/server-process";
+import { freePort } from "./helpers/ports";
 import { SmtpSink } from "./helpers/smtp-sink";
 import { eventually } from "./helpers/wait";
 

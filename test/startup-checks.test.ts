@@ -7,7 +7,8 @@ import path from "node:path";
 import type { TestDatabase } from "./helpers/harness";
 import { TEST_DB, createTestDatabase, productionEnv } from "./helpers/harness";
 import { queryDatabase } from "./helpers/db-query";
-import { ServerProcess, freePort } from "./helpers/server-process";
+import { freePort } from "./helpers/ports";
+import { ServerProcess } from "./helpers/server-process";
 import { eventually } from "./helpers/wait";
 
 const MAIN = path.resolve(__dirname, "../dist/src/main.js");

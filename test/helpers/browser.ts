@@ -7,7 +7,7 @@ import type { Browser, CDPSession, Page } from "puppeteer-core";
 import puppeteer from "puppeteer-core";
 import type { TestApp } from "./harness";
 import { startTestApp } from "./harness";
-import { freePort } from "./server-process";
+import { freePort } from "./ports";
 
 // Functions passed to page.evaluate run in the page; the test program itself has no DOM types.
 declare const document: any;

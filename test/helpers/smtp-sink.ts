@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import type { ParsedMail } from "mailparser";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import { freePort } from "./ports";
 import { eventually } from "./wait";
 
 export type SinkMode = "accept" | "reject-permanent" | "reject-temporary";
@@ -41,11 +42,22 @@ export class SmtpSink {
     this.server = this.createServer();
   }
 
-  /** Listens on `host` (default loopback) on an ephemeral port. */
+  /**
+   * Listens on `host` (default loopback) on a free port below the ephemeral range (see
+   * `freePort`): an ephemeral one could be taken as the local port of some test's outgoing
+   * connection while the sink is stopped, and `restart` would then fail.
+   */
   static async start(host = "127.0.0.1"): Promise<SmtpSink> {
-    const sink = new SmtpSink(0, host);
-    await sink.listen();
-    return sink;
+    for (let tries = 1; ; tries++) {
+      const sink = new SmtpSink(await freePort(), host);
+      try {
+        await sink.listen();
+        return sink;
+      } catch (error) {
+        // Free on loopback, taken on `host`, or taken by another test meanwhile.
+        if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || tries === 10) throw error;
+      }
+    }
   }
 
   get url(): string {
