@@ -1,8 +1,11 @@
 // Opening the database in two steps, so start-up can check that it answers before writing
 // anything (SPEC 16) and only then migrate.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { QueryRunner } from "typeorm";
+import { MigrationExecutor } from "typeorm";
 import type { DatabaseConfig } from "../config";
 import { DEFAULT_STATEMENT_TIMEOUT_MS, createDataSource, detectMysqlFlavor } from "./data-source";
-import { Database } from "./database";
+import { Database, isDeadlock } from "./database";
 import { configureSessions } from "./galera";
 import { cachePromiseWrappers } from "./mysql2-promise-wrapper";
 import { StatementBatches } from "./statement-batch";
@@ -38,9 +41,55 @@ export async function connectDatabase(config: DatabaseConfig): Promise<Database>
   }
 }
 
-/** Brings the schema up to date with the committed migrations. */
+/**
+ * Brings the schema up to date with the committed migrations. On SQLite each migration runs in
+ * a transaction: its schema changes are transactional. MySQL/MariaDB commit each schema change as
+ * it runs, so a transaction around a migration would undo nothing; its statements run on their
+ * own, and one picked as a deadlock victim is run again (see `retryDeadlockedStatements`).
+ */
 export async function migrateDatabase(db: Database): Promise<void> {
-  await db.dataSource.runMigrations({ transaction: "each" });
+  if (db.dialect === "sqlite") {
+    await db.dataSource.runMigrations({ transaction: "each" });
+    return;
+  }
+  const runner = db.dataSource.createQueryRunner();
+  try {
+    retryDeadlockedStatements(runner);
+    const migrations = new MigrationExecutor(db.dataSource, runner);
+    migrations.transaction = "none";
+    await migrations.executePendingMigrations();
+  } finally {
+    await runner.release();
+  }
+}
+
+/** How often a migration's statement is tried before its deadlock fails the start. */
+export const MIGRATION_STATEMENT_ATTEMPTS = 8;
+
+/**
+ * Makes `runner` run a statement again when it fails as a deadlock victim outside a transaction:
+ * on its own, the statement was rolled back whole (schema changes too, which are atomic in
+ * MariaDB 10.6+ and MySQL 8), so running it again is safe. On Galera a schema change replicated
+ * from any node, even to another database, aborts a local statement holding metadata locks it
+ * needs, reads of information_schema included. Failing there instead, a migration stopped
+ * halfway: its earlier schema changes stayed, it was not recorded, and every later start failed
+ * on them. The pause before each new attempt grows like the transactions' retries (with jitter).
+ */
+export function retryDeadlockedStatements(
+  runner: QueryRunner,
+  attempts = MIGRATION_STATEMENT_ATTEMPTS,
+): void {
+  const query = runner.query.bind(runner);
+  runner.query = (async (...args: Parameters<QueryRunner["query"]>) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await query(...args)) as unknown;
+      } catch (error) {
+        if (attempt >= attempts || runner.isTransactionActive || !isDeadlock(error)) throw error;
+        await sleep(Math.random() * Math.min(250, 5 * 2 ** attempt));
+      }
+    }
+  }) as QueryRunner["query"];
 }
 
 /**

@@ -479,7 +479,8 @@ function watchRollbacks(tx: EntityManager): RollbackWatch {
   return watch;
 }
 
-function isDeadlock(error: unknown): boolean {
+/** A statement (and on MySQL/MariaDB its transaction) rolled back as a deadlock victim (1213). */
+export function isDeadlock(error: unknown): boolean {
   return (
     error instanceof QueryFailedError && (error.driverError as { errno?: number }).errno === 1213
   );
