@@ -5,10 +5,9 @@
 // while the runner's statement holds row 1, then asks for row 1.
 import mysql from "mysql2/promise";
 import type { DataSource, QueryRunner } from "typeorm";
-import { QueryFailedError } from "typeorm";
 import { migrateDatabase, retryDeadlockedStatements } from "../src/db/connect";
 import { createDataSource } from "../src/db/data-source";
-import { Database } from "../src/db/database";
+import { Database, isDeadlock } from "../src/db/database";
 import type { TestDatabase } from "./helpers/harness";
 import { TEST_DB, createTestDatabase } from "./helpers/harness";
 import { eventually } from "./helpers/wait";
@@ -72,9 +71,6 @@ const ROWS = 100;
     const [rows] = await other.query<mysql.RowDataPacket[]>("SELECT v FROM t ORDER BY id");
     return rows.map((row) => Number(row.v));
   }
-
-  const isDeadlock = (error: unknown) =>
-    error instanceof QueryFailedError && (error.driverError as { errno?: number }).errno === 1213;
 
   it("fails as the deadlock's victim on a plain runner (the case the retry is for)", async () => {
     const settled = await deadlockedStatement();

@@ -1,11 +1,10 @@
 // Opening the database in two steps, so start-up can check that it answers before writing
 // anything (SPEC 16) and only then migrate.
-import { setTimeout as sleep } from "node:timers/promises";
 import type { QueryRunner } from "typeorm";
 import { MigrationExecutor } from "typeorm";
 import type { DatabaseConfig } from "../config";
 import { DEFAULT_STATEMENT_TIMEOUT_MS, createDataSource, detectMysqlFlavor } from "./data-source";
-import { Database, isDeadlock } from "./database";
+import { Database, deadlockPause, isDeadlock } from "./database";
 import { configureSessions } from "./galera";
 import { cachePromiseWrappers } from "./mysql2-promise-wrapper";
 import { StatementBatches } from "./statement-batch";
@@ -64,7 +63,7 @@ export async function migrateDatabase(db: Database): Promise<void> {
 }
 
 /** How often a migration's statement is tried before its deadlock fails the start. */
-export const MIGRATION_STATEMENT_ATTEMPTS = 8;
+const MIGRATION_STATEMENT_ATTEMPTS = 8;
 
 /**
  * Makes `runner` run a statement again when it fails as a deadlock victim outside a transaction:
@@ -73,7 +72,7 @@ export const MIGRATION_STATEMENT_ATTEMPTS = 8;
  * from any node, even to another database, aborts a local statement holding metadata locks it
  * needs, reads of information_schema included. Failing there instead, a migration stopped
  * halfway: its earlier schema changes stayed, it was not recorded, and every later start failed
- * on them. The pause before each new attempt grows like the transactions' retries (with jitter).
+ * on them. The pause before each new attempt is the transactions' (`deadlockPause`).
  */
 export function retryDeadlockedStatements(
   runner: QueryRunner,
@@ -86,7 +85,7 @@ export function retryDeadlockedStatements(
         return (await query(...args)) as unknown;
       } catch (error) {
         if (attempt >= attempts || runner.isTransactionActive || !isDeadlock(error)) throw error;
-        await sleep(Math.random() * Math.min(250, 5 * 2 ** attempt));
+        await deadlockPause(attempt);
       }
     }
   }) as QueryRunner["query"];

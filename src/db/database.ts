@@ -137,8 +137,7 @@ export class Database {
           continue;
         }
         if (attempt >= this.retries || !isDeadlock(error)) throw asUnavailable(error);
-        const ceiling = Math.min(250, 5 * 2 ** attempt);
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+        await deadlockPause(attempt);
       }
     }
   }
@@ -477,6 +476,16 @@ function watchRollbacks(tx: EntityManager): RollbackWatch {
     }
   }) as typeof runner.query;
   return watch;
+}
+
+/**
+ * The pause before running a deadlock victim again after its `attempt`-th retry (from 0): an
+ * exponential backoff with full jitter, up to 250 ms, so that what collided does not collide
+ * again at once.
+ */
+export function deadlockPause(attempt: number): Promise<void> {
+  const ceiling = Math.min(250, 5 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
 /** A statement (and on MySQL/MariaDB its transaction) rolled back as a deadlock victim (1213). */
