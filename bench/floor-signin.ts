@@ -37,11 +37,13 @@ const windowStart = (now: Date) => new Date(now.getTime() - (now.getTime() % 60_
 /**
  * One transaction on a connection of the multi-statement pool, in exchanges as the server's
  * src/db/statement-batch.ts sends them: START TRANSACTION goes out with the first statement, a
- * deferred statement (whose result nobody reads) with the next exchange, the last ones with COMMIT.
+ * deferred statement (whose result nobody reads) with the next exchange, the last ones with COMMIT
+ * (and the same savepoint around them).
  */
 class Batch {
   private pending: { sql: string; params: unknown[] }[] = [
     { sql: "START TRANSACTION", params: [] },
+    { sql: "SAVEPOINT plk_whole", params: [] },
   ];
   started = false;
 
@@ -58,7 +60,11 @@ class Batch {
   }
 
   async commit(): Promise<void> {
-    await this.send([...this.take(), { sql: "COMMIT", params: [] }]);
+    await this.send([
+      ...this.take(),
+      { sql: "RELEASE SAVEPOINT plk_whole", params: [] },
+      { sql: "COMMIT", params: [] },
+    ]);
   }
 
   private take() {

@@ -52,12 +52,13 @@ export function poolOptions(uri: string) {
  * The server's two pools for a create: the general one and the one that sends write transactions
  * in batches (src/db/statement-batch.ts), both with the server's session settings, set by its own
  * `configurePoolSessions` (READ COMMITTED on every connection; without it the INSERT … SELECT guard
- * takes next-key locks and concurrent creates deadlock).
+ * takes next-key locks and concurrent creates deadlock), and the batches' without autocommit.
  */
 export function createPools(uri: string, connectionLimit?: number) {
   const options = { ...poolOptions(uri), ...(connectionLimit ? { connectionLimit } : {}) };
   const pool = mysql.createPool(options);
   const batches = mysql.createPool({ ...options, multipleStatements: true });
-  for (const each of [pool, batches]) configurePoolSessions(each.pool, false);
+  configurePoolSessions(pool.pool, false);
+  configurePoolSessions(batches.pool, false, ["SET SESSION autocommit = 0"]);
   return { pool, batches };
 }

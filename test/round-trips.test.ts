@@ -53,10 +53,12 @@ describe("round trips per request", () => {
       });
       if (TEST_DB === "mariadb") {
         // The batches are the write pool's: were its commands not counted, these would fail.
-        expect(sql[1]).toMatch(/^START TRANSACTION;\s*SELECT [^;]* FOR UPDATE$/);
+        expect(sql[1]).toMatch(
+          /^START TRANSACTION;\s*SAVEPOINT plk_whole;\s*SELECT [^;]* FOR UPDATE$/,
+        );
         expect(sql[2]).toMatch(/^INSERT INTO `passkey_codes`[^;]*$/);
         expect(sql[3]).toMatch(
-          /^UPDATE users SET sequence = sequence \+ 1 WHERE id = [^;]*;\s*INSERT INTO `events`[^;]*;\s*COMMIT$/,
+          /^UPDATE users SET sequence = sequence \+ 1 WHERE id = [^;]*;\s*INSERT INTO `events`[^;]*;\s*RELEASE SAVEPOINT plk_whole;\s*COMMIT$/,
         );
       }
     }
@@ -242,7 +244,7 @@ describe("round trips per request", () => {
         }).then((rows) => expect(rows).toEqual([{ two: 2 }])),
       );
       expect(again).toEqual([
-        "START TRANSACTION;\nSELECT 2 AS two",
+        "START TRANSACTION;\nSAVEPOINT plk_whole;\nSELECT 2 AS two",
         "ROLLBACK",
         "START TRANSACTION",
         "SELECT 1 AS one",

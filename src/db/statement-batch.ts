@@ -15,7 +15,17 @@
 //   last of them with `COMMIT`. MariaDB and MySQL stop a multi-statement batch at the first
 //   statement that fails: the rest (the `COMMIT` included) never run. The transaction is then
 //   open with whatever ran before, so every failure ends in `ROLLBACK`, and nothing is half
-//   written.
+//   written;
+// - on Galera, a write replicated from another node can abort the transaction while an exchange
+//   is executing. MariaDB then rolls it back after the statement running at that moment, which
+//   reports no error, and runs the exchange's later statements outside the transaction: with
+//   autocommit on, each commits on its own and the COMMIT answers OK for nothing
+//   (test/galera-batch-abort.test.ts). So the connections run with `autocommit = 0`: those
+//   statements then open a new transaction, and the abort is reported as a deadlock at the end of
+//   the exchange (seen on MariaDB 10.11 with Galera 26.4), but that exchange's COMMIT would still
+//   commit them. So every transaction also sets a savepoint as it starts, and its COMMIT follows
+//   `RELEASE SAVEPOINT`, which fails, stopping the exchange, when the transaction that set it is
+//   gone. Such a failure is a deadlock's: the transaction was rolled back whole and runs again.
 import type { IsolationLevel } from "typeorm/driver/types/IsolationLevel";
 import type { DataSource } from "typeorm";
 import { QueryFailedError } from "typeorm";
@@ -42,6 +52,16 @@ export function assertFixedStatement(sql: string): void {
   }
   if (checked.size < CHECKED_MAX) checked.add(sql);
 }
+
+/**
+ * The savepoint every batched transaction sets as it starts: it lasts as long as the transaction,
+ * whatever ends it (see the head of this file).
+ */
+const SET_WHOLE: Statement = { sql: "SAVEPOINT plk_whole", params: [] };
+const RELEASE_WHOLE: Statement = { sql: "RELEASE SAVEPOINT plk_whole", params: [] };
+/** "SAVEPOINT … does not exist" (ER_SP_DOES_NOT_EXIST) on MariaDB and MySQL. */
+const NO_SUCH_SAVEPOINT = 1305;
+const DEADLOCK = 1213;
 
 const ISOLATION: Partial<Record<IsolationLevel, string>> = {
   "READ UNCOMMITTED": "SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
@@ -102,7 +122,7 @@ export class StatementBatches {
       multipleStatements: true,
     };
     const pool = driver.mysql.createPool(options);
-    configurePoolSessions(pool, galera, [BACKSLASH_ESCAPES]);
+    configurePoolSessions(pool, galera, [BACKSLASH_ESCAPES, "SET SESSION autocommit = 0"]);
     // A connection that dies while idle must not take the process with it (the pool drops it).
     pool.on("connection", (connection) =>
       (connection as unknown as { on(event: "error", listener: () => void): void }).on(
@@ -156,6 +176,7 @@ export class BatchedTransaction {
     this.pending = [
       ...(setIsolation ? [{ sql: setIsolation, params: [] }] : []),
       { sql: "START TRANSACTION", params: [] },
+      SET_WHOLE,
     ];
   }
 
@@ -177,14 +198,24 @@ export class BatchedTransaction {
     this.pending.push({ sql, params });
   }
 
-  /** Sends the deferred statements and COMMIT in one exchange. */
+  /**
+   * Sends the deferred statements and COMMIT in one exchange, COMMIT only once the transaction is
+   * known to be whole (see the head of this file). One that ended under its statements fails as
+   * a deadlock and commits nothing.
+   */
   async commit(): Promise<void> {
     this.assertUsable();
     if (!this.started && this.pending.every((statement) => !isDeferred(statement))) {
       this.pending = [];
       return;
     }
-    await this.send([...this.take(), { sql: "COMMIT", params: [] }]);
+    const statements = [...this.take(), RELEASE_WHOLE, { sql: "COMMIT", params: [] }];
+    try {
+      await this.send(statements);
+    } catch (error) {
+      if (!isNoSuchSavepoint(error)) throw error;
+      throw (this.failure = lostTransaction(joined(statements), error));
+    }
   }
 
   /**
@@ -226,7 +257,7 @@ export class BatchedTransaction {
 
   /** One exchange; resolves to one result per statement. Failures are QueryFailedErrors. */
   private send(statements: Statement[]): Promise<unknown[]> {
-    const sql = statements.map((statement) => statement.sql).join(";\n");
+    const sql = joined(statements);
     // Loops, not flatMap: V8's flatMap cost more CPU here than the rest of the exchange's setup.
     const params: unknown[] = [];
     for (const statement of statements) for (const param of statement.params) params.push(param);
@@ -246,6 +277,36 @@ export class BatchedTransaction {
   }
 }
 
+function joined(statements: Statement[]): string {
+  return statements.map((statement) => statement.sql).join(";\n");
+}
+
 function isDeferred(statement: Statement): boolean {
-  return statement.sql !== "START TRANSACTION" && !statement.sql.startsWith("SET TRANSACTION");
+  return (
+    statement.sql !== "START TRANSACTION" &&
+    statement !== SET_WHOLE &&
+    !statement.sql.startsWith("SET TRANSACTION")
+  );
+}
+
+/** The failure of RELEASE_WHOLE: its transaction is gone. */
+function isNoSuchSavepoint(error: unknown): boolean {
+  return (
+    error instanceof QueryFailedError &&
+    (error.driverError as { errno?: number }).errno === NO_SUCH_SAVEPOINT
+  );
+}
+
+/** A deadlock's failure (1213, which Database runs again) for a transaction that was lost. */
+function lostTransaction(sql: string, cause: unknown): QueryFailedError {
+  const error = Object.assign(
+    new Error(
+      "the transaction was rolled back under its statements (a conflict with another node)",
+      {
+        cause,
+      },
+    ),
+    { errno: DEADLOCK, code: "ER_LOCK_DEADLOCK" },
+  );
+  return new QueryFailedError(sql, [], error);
 }
