@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       const [results] = await connection.query<mysql.RowDataPacket[][]>(START_AND_LOCK_USER, [
         target.id,
       ]);
-      const sequence = Number(results[1]![0]!.sequence) + 1;
+      const sequence = Number(results.at(-1)![0]!.sequence) + 1;
       const now = new Date();
       const columns = [
         uuidV7.next(),

@@ -64,7 +64,7 @@ async function createRegistrationCodeOnce(token: string, userId: string) {
     const [results] = await connection.query<mysql.RowDataPacket[][]>(START_AND_LOCK_USER, [
       userId,
     ]);
-    const user = results[1]![0];
+    const user = results.at(-1)![0];
     if (!user) throw new Error("user not found");
     const permitted = callers.some(
       (row) =>
