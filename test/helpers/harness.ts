@@ -24,6 +24,8 @@ const MARIADB_NODES = (
 )
   .split(",")
   .map((url) => url.trim().replace(/\/+$/, ""));
+/** Whether the MariaDB tests run on a Galera cluster (more than one node). */
+export const MARIADB_CLUSTER = MARIADB_NODES.length > 1;
 /** Each new database starts on the next node, so a cluster run spreads the tests over all nodes. */
 let nextNode = Math.floor(Math.random() * MARIADB_NODES.length);
 
