@@ -6,6 +6,8 @@ import path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
+const flags = (value: string | undefined) => value?.split(" ").filter(Boolean) ?? [];
+
 /** Forks `script` (relative to dist/); `profileDir` turns on --cpu-prof. */
 export function startProcess(
   script: string,
@@ -15,7 +17,12 @@ export function startProcess(
 ): ChildProcess {
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   return fork(path.join(ROOT, "dist", script), argv, {
-    execArgv: [...profile, ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [])],
+    execArgv: [
+      ...profile,
+      ...flags(process.env.BENCH_NODE_FLAGS),
+      // Flags to try on the server alone (BENCH_SERVER_NODE_FLAGS="--max-semi-space-size=32").
+      ...(script === "src/main.js" ? flags(process.env.BENCH_SERVER_NODE_FLAGS) : []),
+    ],
     env,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
