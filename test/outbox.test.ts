@@ -242,6 +242,31 @@ describe("over SMTP", () => {
   });
 });
 
+describe("over SMTP, refused until OUTBOX_MAX_ATTEMPTS", () => {
+  let sink: SmtpSink;
+  let t: TestApp;
+  beforeAll(async () => {
+    sink = await SmtpSink.start();
+    t = await startTestApp({ ...fastOutbox(sink.url), OUTBOX_MAX_ATTEMPTS: "3" });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await sink?.stop();
+  });
+
+  it("gives a mail up after exactly that many temporary refusals (451), and tries no more", async () => {
+    const user = await recipient(t);
+    sink.mode = "reject-temporary";
+    await t.ok(SEND_LINK, { input: { userId: user.userId } });
+    const failed = await deliveryWhen(t, user.userId, "FAILED", (d) => d.state === "FAILED");
+    expect(failed).toMatchObject({ state: "FAILED", attempts: 3, sentAt: null });
+    expect(failed.lastError).toMatch(/^gave up after 3 attempts: .*451/);
+    await sleep(600);
+    expect(sink.attempts).toBe(3);
+    expect(mailsTo(sink.mails, user.email)).toEqual([]);
+  });
+});
+
 describe("without SMTP_URL", () => {
   let t: TestApp;
   beforeAll(async () => {

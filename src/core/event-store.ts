@@ -72,7 +72,8 @@ export class EventStore {
       [...increments].map(([id, count]) => [id, (last.get(id) ?? Number.NaN) - count + 1]),
     );
     const eventDate = this.clock.now();
-    await this.insert.run(
+    // Deferred in a batched transaction: nothing reads the events before COMMIT.
+    await this.insert.defer(
       tx,
       items.map(({ aggregate, event }) => {
         const sequence = next.get(aggregate.id)!;

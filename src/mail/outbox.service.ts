@@ -4,6 +4,7 @@ import { domainToASCII } from "node:url";
 import type { EntityManager } from "typeorm";
 import { In } from "typeorm";
 import type { Database } from "../db/database";
+import { CompiledSelect, EntitySql } from "../db/compiled-sql";
 import type { OutboxBacklog } from "../core/metrics";
 import { MailRecipientEntity } from "../entities/mail-recipient.entity";
 import { OutboxMessageEntity } from "../entities/outbox-message.entity";
@@ -104,6 +105,7 @@ export function recipientKey(address: string): string {
 
 export class OutboxService {
   private queuedListener: () => void = () => undefined;
+  private compiled: OutboxSql | undefined;
 
   constructor(
     private readonly db: Database,
@@ -282,45 +284,55 @@ export class OutboxService {
     const token = this.ids.next();
     const now = this.clock.now();
     const until = new Date(now.getTime() + leaseMs);
+    const sql = this.sql();
+    const due = [sql.names.value("state", "QUEUED"), sql.names.value("nextAttemptAt", now)];
     // READ COMMITTED on MySQL/MariaDB: under REPEATABLE READ the claim's scans also lock the gaps
-    // between rows, and a request enqueueing a mail into such a gap deadlocks with it.
-    const claimed = await this.db.transaction(async (tx) => {
-      const due = tx
-        .createQueryBuilder(OutboxMessageEntity, "o")
-        .select("o.id", "id")
-        .where("o.state = :state AND o.nextAttemptAt <= :now", { state: "QUEUED", now })
-        .orderBy("o.nextAttemptAt", "ASC")
-        .limit(limit);
-      if (shards) due.andWhere("o.shard IN (:...shards)", { shards });
-      if (this.db.dialect === "mysql") {
-        const rows = await due
-          .setLock("pessimistic_write")
-          .setOnLocked("skip_locked")
-          .getRawMany<{ id: string }>();
-        const ids = rows.map((row) => row.id);
-        if (ids.length > 0) {
-          await this.markClaimed(tx, token, until)
-            .andWhere({ id: In(ids) })
-            .execute();
+    // between rows, and a request enqueueing a mail into such a gap deadlocks with it. Batched:
+    // the locking read goes out with START TRANSACTION, the claim's UPDATE with COMMIT.
+    const claimed = await this.db.transaction(
+      async (tx) => {
+        if (this.db.dialect === "mysql") {
+          // The whole rows, locked: the claim only changes what it sets below, so no second
+          // read is needed to hand them to the worker.
+          const rows = await sql.due.all(
+            tx,
+            [...due, ...(shards ?? []), limit],
+            sql.dueSuffix(shards?.length),
+          );
+          if (rows.length === 0) return [];
+          await this.db.defer(tx, sql.markClaimed(rows.length), [
+            token,
+            sql.names.value("nextAttemptAt", until),
+            sql.names.value("state", "QUEUED"),
+            ...rows.map((row) => row.id),
+          ]);
+          for (const row of rows) {
+            Object.assign(row, {
+              claimToken: token,
+              nextAttemptAt: until,
+              attempts: row.attempts + 1,
+            });
+          }
+          return rows;
         }
-        return ids;
-      }
-      await this.markClaimed(tx, token, until)
-        .andWhere(`id IN (${due.getQuery()})`)
-        .setParameters(due.getParameters())
-        .execute();
-      const rows = await tx
-        .createQueryBuilder(OutboxMessageEntity, "o")
-        .select("o.id", "id")
-        .where("o.claimToken = :token", { token })
-        .getRawMany<{ id: string }>();
-      return rows.map((row) => row.id);
-    }, "READ COMMITTED");
-    if (claimed.length === 0) return [];
-    // By primary key: claim_token has no index.
-    return (await this.db.read((db) =>
-      db.getRepository(OutboxMessageEntity).find({ where: { id: In(claimed), claimToken: token } }),
-    )) as ClaimedMail[];
+        // SQLite: one UPDATE under its single-writer lock, then the rows it claimed.
+        await this.db.execute(
+          tx,
+          `${sql.markClaimedHead} WHERE ${sql.names.column("state")} = ? AND ${sql.names.column("id")} IN (SELECT ${sql.names.column("id")} FROM ${sql.names.table} WHERE ${sql.dueWhere}${sql.dueSuffix(shards?.length, "")})`,
+          [
+            token,
+            sql.names.value("nextAttemptAt", until),
+            sql.names.value("state", "QUEUED"),
+            ...due,
+            ...(shards ?? []),
+            limit,
+          ],
+        );
+        return sql.byToken.all(tx, [token]);
+      },
+      { isolation: "READ COMMITTED", batched: true },
+    );
+    return claimed as ClaimedMail[];
   }
 
   /**
@@ -343,14 +355,6 @@ export class OutboxService {
     }, "READ COMMITTED");
   }
 
-  private markClaimed(tx: EntityManager, token: string, until: Date) {
-    return tx
-      .createQueryBuilder()
-      .update(OutboxMessageEntity)
-      .set({ claimToken: token, nextAttemptAt: until, attempts: () => "attempts + 1" })
-      .where("state = :queued", { queued: "QUEUED" });
-  }
-
   /**
    * Records the outcomes of one claimed batch, in the caller's transaction: sent rows in one
    * statement, the rare retries and failures one by one. Sent and failed rows lose their
@@ -368,19 +372,17 @@ export class OutboxService {
     if (results.length === 0) return new Set();
     // A row cancelled while it was being sent keeps the claim: a mail that went out is recorded
     // as sent (what happened), one that did not stays cancelled.
-    const stillHeld = await this.db
-      .forUpdate(
-        tx
-          .createQueryBuilder(OutboxMessageEntity, "o")
-          .select("o.id", "id")
-          .addSelect("o.state", "state")
-          .where({ id: In(results.map(({ mail }) => mail.id)) })
-          .andWhere("o.claimToken = :token AND o.state IN (:...states)", {
-            token,
-            states: ["QUEUED", "FAILED"],
-          }),
-      )
-      .getRawMany<{ id: string; state: string }>();
+    const sql = this.sql();
+    const stillHeld = await sql.held.all(
+      tx,
+      [
+        token,
+        sql.names.value("state", "QUEUED"),
+        sql.names.value("state", "FAILED"),
+        ...results.map(({ mail }) => mail.id),
+      ],
+      sql.heldSuffix(results.length),
+    );
     const states = new Map(stillHeld.map((row) => [row.id, row.state]));
     const held = new Set(
       results
@@ -418,13 +420,15 @@ export class OutboxService {
     return held;
   }
 
+  /** Sets `changes` and ends the claim on rows `ids`; sent with the next exchange when batched. */
   private async update(tx: EntityManager, ids: string[], changes: Partial<OutboxMessageEntity>) {
-    await tx
-      .createQueryBuilder()
-      .update(OutboxMessageEntity)
-      .set({ ...changes, claimToken: null })
-      .where({ id: In(ids) })
-      .execute();
+    const { text, values } = this.sql().update({ ...changes, claimToken: null }, ids.length);
+    await this.db.defer(tx, text, [...values, ...ids]);
+  }
+
+  /** The claim's and the record's statements, built on first use (the metadata is ready then). */
+  private sql(): OutboxSql {
+    return (this.compiled ??= new OutboxSql(this.db));
   }
 
   /** Deletes the rows of purged codes, in the caller's transaction. */
@@ -481,4 +485,123 @@ const CANCELLED = "cancelled: the code or the user was ended";
 
 function truncate(message: string): string {
   return message.length > 500 ? `${message.slice(0, 497)}...` : message;
+}
+
+type Column = Extract<keyof OutboxMessageEntity, string>;
+
+/** Every column of an outbox row: a claim hands whole rows to the worker. */
+const ROW: readonly Column[] = [
+  "id",
+  "kind",
+  "codeId",
+  "variables",
+  "userId",
+  "organizationId",
+  "shard",
+  "recipient",
+  "recipientKey",
+  "displayName",
+  "language",
+  "linkCiphertext",
+  "messageId",
+  "state",
+  "attempts",
+  "nextAttemptAt",
+  "claimToken",
+  "lastError",
+  "codeExpiresAt",
+  "createdAt",
+  "sentAt",
+];
+
+/**
+ * The statements of the claim and of recording its outcomes, as fixed text with `?` placeholders
+ * (compiled-sql.ts): they run once per batch, and TypeORM's query builders cost the drain more
+ * CPU than the statements themselves. A text per length of its `IN` lists is kept.
+ */
+class OutboxSql {
+  readonly names: EntitySql<OutboxMessageEntity>;
+  readonly dueWhere: string;
+  /** Due rows, oldest first: WHERE state = ? AND next_attempt_at <= ?, then `dueSuffix`. */
+  readonly due: CompiledSelect<OutboxMessageEntity, (typeof ROW)[number]>;
+  /** The rows a claim token holds (SQLite's claim reads them back by it). */
+  readonly byToken: CompiledSelect<OutboxMessageEntity, (typeof ROW)[number]>;
+  /** Rows still held by a token, QUEUED or FAILED: WHERE claim_token = ? AND state IN (?, ?). */
+  readonly held: CompiledSelect<OutboxMessageEntity, "id" | "state">;
+  readonly markClaimedHead: string;
+  private readonly texts = new Map<string, string>();
+
+  constructor(private readonly db: Database) {
+    const names = (this.names = new EntitySql(db, OutboxMessageEntity));
+    this.dueWhere = `${names.column("state")} = ? AND ${names.column("nextAttemptAt")} <= ?`;
+    this.due = new CompiledSelect(db, OutboxMessageEntity, ROW, () => `WHERE ${this.dueWhere}`);
+    this.byToken = new CompiledSelect(
+      db,
+      OutboxMessageEntity,
+      ROW,
+      (column) => `WHERE ${column("claimToken")} = ?`,
+    );
+    this.held = new CompiledSelect(
+      db,
+      OutboxMessageEntity,
+      ["id", "state"],
+      (column) => `WHERE ${column("claimToken")} = ? AND ${column("state")} IN (?, ?)`,
+    );
+    this.markClaimedHead =
+      `UPDATE ${names.table} SET ${names.column("claimToken")} = ?, ` +
+      `${names.column("nextAttemptAt")} = ?, ${names.column("attempts")} = ${names.column("attempts")} + 1`;
+  }
+
+  /** The rest of the due query: the worker's shards, the order, the limit and (MySQL) the lock. */
+  dueSuffix(shards: number | undefined, lock = " FOR UPDATE SKIP LOCKED"): string {
+    return this.kept(`due:${shards}:${lock}`, () => {
+      const inShards =
+        shards === undefined ? "" : ` AND ${this.names.column("shard")} IN ${list(shards)}`;
+      return `${inShards} ORDER BY ${this.names.column("nextAttemptAt")} ASC LIMIT ?${lock}`;
+    });
+  }
+
+  /** Claims `rows` rows by ID, still QUEUED: token, lease end, state, then the IDs. */
+  markClaimed(rows: number): string {
+    return this.kept(
+      `mark:${rows}`,
+      () =>
+        `${this.markClaimedHead} WHERE ${this.names.column("state")} = ? AND ${this.names.column("id")} IN ${list(rows)}`,
+    );
+  }
+
+  /** The rest of the held query: the batch's IDs, locked until the transaction ends (MySQL). */
+  heldSuffix(rows: number): string {
+    return this.kept(
+      `held:${rows}`,
+      () =>
+        ` AND ${this.names.column("id")} IN ${list(rows)}${this.db.dialect === "mysql" ? " FOR UPDATE" : ""}`,
+    );
+  }
+
+  /** UPDATE of the given columns (undefined ones left out) on `rows` rows by ID. */
+  update(changes: Partial<OutboxMessageEntity>, rows: number): { text: string; values: unknown[] } {
+    const properties = (Object.keys(changes) as Column[]).filter(
+      (property) => changes[property] !== undefined,
+    );
+    const text = this.kept(`update:${properties.join(",")}:${rows}`, () => {
+      const set = properties.map((property) => `${this.names.column(property)} = ?`).join(", ");
+      return `UPDATE ${this.names.table} SET ${set} WHERE ${this.names.column("id")} IN ${list(rows)}`;
+    });
+    return {
+      text,
+      values: properties.map((property) => this.names.value(property, changes[property])),
+    };
+  }
+
+  private kept(key: string, build: () => string): string {
+    let text = this.texts.get(key);
+    if (text === undefined) this.texts.set(key, (text = build()));
+    return text;
+  }
+}
+
+/** `(?, ?, …)` with `count` placeholders. */
+function list(count: number): string {
+  return `(${Array(count).fill("?").join(", ")})`;
 }

@@ -214,41 +214,46 @@ export class OutboxWorker {
     } finally {
       await claim.release();
     }
-    const held = await this.deps.db.transaction(async (tx) => {
-      const recorded = await this.deps.outbox.recordBatch(tx, batch[0]!.claimToken, results);
-      await this.deps.events.appendToEach(
-        tx,
-        "user",
-        SYSTEM_CREATOR,
-        results
-          // Code events for link mails; a notice's outcome is in the log and the outbox row.
-          .filter(
-            ({ mail, outcome }) =>
-              recorded.has(mail.id) && outcome.kind !== "retry" && mail.kind === "PASSKEY_LINK",
-          )
-          .map(({ mail, outcome }) => ({
-            aggregate: {
-              type: "user" as const,
-              id: mail.userId,
-              resourceOwner: mail.organizationId,
-            },
-            event:
-              outcome.kind === "sent"
-                ? {
-                    type: PASSKEY_EVENTS.sent,
-                    payload: { codeId: mail.codeId, messageId: mail.messageId },
-                  }
-                : {
-                    type: PASSKEY_EVENTS.sendFailed,
-                    payload: {
-                      codeId: mail.codeId,
-                      error: "error" in outcome ? outcome.error : "",
+    const held = await this.deps.db.transaction(
+      async (tx) => {
+        const recorded = await this.deps.outbox.recordBatch(tx, batch[0]!.claimToken, results);
+        await this.deps.events.appendToEach(
+          tx,
+          "user",
+          SYSTEM_CREATOR,
+          results
+            // Code events for link mails; a notice's outcome is in the log and the outbox row.
+            .filter(
+              ({ mail, outcome }) =>
+                recorded.has(mail.id) && outcome.kind !== "retry" && mail.kind === "PASSKEY_LINK",
+            )
+            .map(({ mail, outcome }) => ({
+              aggregate: {
+                type: "user" as const,
+                id: mail.userId,
+                resourceOwner: mail.organizationId,
+              },
+              event:
+                outcome.kind === "sent"
+                  ? {
+                      type: PASSKEY_EVENTS.sent,
+                      payload: { codeId: mail.codeId, messageId: mail.messageId },
+                    }
+                  : {
+                      type: PASSKEY_EVENTS.sendFailed,
+                      payload: {
+                        codeId: mail.codeId,
+                        error: "error" in outcome ? outcome.error : "",
+                      },
                     },
-                  },
-          })),
-      );
-      return recorded;
-    });
+            })),
+        );
+        return recorded;
+        // Batched: the locking read goes out with START TRANSACTION, the row updates with the
+        // sequence bump, the events with COMMIT.
+      },
+      { batched: true },
+    );
     for (const { mail, outcome } of results) this.logOutcome(mail, outcome, held.has(mail.id));
   }
 
