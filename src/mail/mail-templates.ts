@@ -425,11 +425,26 @@ function formatTime(date: Date): string {
   return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
-/** In the largest whole unit: 3600 is "1 hour", 5400 is "90 minutes", 86400 is "1 day". */
+/**
+ * In the largest whole unit: 3600 is "1 hour", 5400 is "90 minutes", 86400 is "1 day". Kept per
+ * language and length: a drain formats the same few lifetimes for every mail, and formatting
+ * one cost the outbox more than the rest of the template's values.
+ */
 function formatDuration(seconds: number, language: string): string {
-  const [unit, size] = UNITS.find(([, s]) => seconds >= s && seconds % s === 0) ?? ["second", 1];
-  return durationFormat(language, unit).format(seconds / size);
+  const key = `${language}\u0000${seconds}`;
+  let text = formattedDurations.get(key);
+  if (text === undefined) {
+    const [unit, size] = UNITS.find(([, s]) => seconds >= s && seconds % s === 0) ?? ["second", 1];
+    text = durationFormat(language, unit).format(seconds / size);
+    if (formattedDurations.size >= FORMATTED_DURATIONS_MAX) formattedDurations.clear();
+    formattedDurations.set(key, text);
+  }
+  return text;
 }
+
+const formattedDurations = new Map<string, string>();
+/** Lifetimes are few in practice; the bound only caps what many distinct ones could keep. */
+const FORMATTED_DURATIONS_MAX = 256;
 
 /**
  * One formatter per language and unit, built on first use: building one costs more than the rest
