@@ -1,8 +1,9 @@
 // Delivery through nodemailer: pooled SMTP when SMTP_URL is set, otherwise .eml files on disk.
 import fs from "node:fs/promises";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 import nodemailer from "nodemailer";
-import type { Transporter, TransportOptions } from "nodemailer";
+import type { TransportOptions } from "nodemailer";
 import type { FastifyBaseLogger } from "fastify";
 
 export interface OutgoingMail {
@@ -31,12 +32,15 @@ export function createMailTransport(
     smtpRequireTls: boolean;
     smtpMaxConnections: number;
     dataDir: string;
+    /** How long the SMTP thread outlives its last mail (tests shorten it). */
+    smtpThreadIdleMs?: number;
   },
   log: FastifyBaseLogger,
 ): MailTransport {
   return options.smtpUrl
-    ? new SmtpTransport(
+    ? new ThreadedSmtpTransport(
         smtpTransportOptions(options.smtpUrl, options.smtpRequireTls, options.smtpMaxConnections),
+        options.smtpThreadIdleMs ?? SMTP_THREAD_IDLE_MS,
       )
     : new FileTransport(path.join(options.dataDir, "mail"), log);
 }
@@ -63,21 +67,140 @@ export function smtpTransportOptions(
   } as TransportOptions;
 }
 
-class SmtpTransport implements MailTransport {
-  private readonly transporter: Transporter;
+/**
+ * Pooled SMTP in a worker thread of its own: composing a MIME message and the SMTP exchange cost
+ * about two thirds of the outbox's CPU per mail (bench/REPORT.md), which on the main thread
+ * competed with the GraphQL requests and bounded the drain to one core. The thread runs the same
+ * nodemailer pool with the same options; the main thread hands it each mail and gets back the
+ * outcome, a failure with the fields `isPermanentFailure` and `describeFailure` read. A thread
+ * starts with the first mail and ends after SMTP_THREAD_IDLE_MS without one, so an idle process
+ * does not keep its memory.
+ */
+class ThreadedSmtpTransport implements MailTransport {
+  private thread: SmtpThread | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: TransportOptions) {
-    this.transporter = nodemailer.createTransport(options);
-  }
+  constructor(
+    private readonly options: TransportOptions,
+    private readonly idleMs: number,
+  ) {}
 
   async send(mail: OutgoingMail): Promise<void> {
-    await this.transporter.sendMail(mail);
+    clearTimeout(this.idleTimer);
+    const thread = (this.thread ??= new SmtpThread(this.options));
+    try {
+      await thread.send(mail);
+    } finally {
+      if (thread === this.thread && thread.idle) {
+        this.idleTimer = setTimeout(() => this.close(), this.idleMs);
+        this.idleTimer.unref();
+      }
+    }
   }
 
   close(): void {
-    this.transporter.close();
+    clearTimeout(this.idleTimer);
+    this.thread?.close();
+    this.thread = undefined;
   }
 }
+
+const SMTP_THREAD_IDLE_MS = 10_000;
+
+/** One worker thread and the sends it was handed. */
+class SmtpThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve: () => void; reject: (error: Error) => void }
+  >();
+  private nextId = 0;
+
+  constructor(options: TransportOptions) {
+    this.worker = new Worker(SMTP_THREAD, {
+      eval: true,
+      workerData: { nodemailer: require.resolve("nodemailer"), options },
+      // The thread's garbage is short-lived MIME buffers: a small young generation keeps its
+      // memory down (about 20 MB of resident memory with this, 50 MB without; REPORT.md).
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
+    this.worker.on("message", (reply: SmtpReply) => {
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.pending.delete(reply.id);
+      if (reply.error) waiting.reject(Object.assign(new Error(reply.error.message), reply.error));
+      else waiting.resolve();
+    });
+    const lost = (cause: unknown) => {
+      // Like a dropped connection: such mails are retried by a later claim.
+      const failure = Object.assign(new Error(`the SMTP thread ended: ${String(cause)}`), {
+        code: "ECONNECTION",
+      });
+      for (const waiting of this.pending.values()) waiting.reject(failure);
+      this.pending.clear();
+    };
+    this.worker.on("error", lost);
+    this.worker.on("exit", (code) => lost(`exit code ${code}`));
+  }
+
+  get idle(): boolean {
+    return this.pending.size === 0;
+  }
+
+  send(mail: OutgoingMail): Promise<void> {
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, mail });
+    });
+  }
+
+  /** The thread closes its pool once the sends handed to it are done, and ends. */
+  close(): void {
+    this.worker.postMessage({ close: true });
+  }
+}
+
+interface SmtpReply {
+  id: number;
+  error?: { message: string; code?: string; responseCode?: number; response?: string };
+}
+
+/** The thread's code (plain JavaScript: it runs as is, from the sources or from dist). */
+const SMTP_THREAD = `
+const { parentPort, workerData } = require("node:worker_threads");
+const transporter = require(workerData.nodemailer).createTransport(workerData.options);
+let inFlight = 0;
+let closing = false;
+const closeWhenDone = () => {
+  if (!closing || inFlight > 0) return;
+  transporter.close();
+  parentPort.close();
+};
+const failure = (error) => ({
+  message: String((error && error.message) || error),
+  code: error && typeof error.code === "string" ? error.code : undefined,
+  responseCode: error && typeof error.responseCode === "number" ? error.responseCode : undefined,
+  response: error && typeof error.response === "string" ? error.response : undefined,
+});
+parentPort.on("message", (message) => {
+  if (message.close) {
+    closing = true;
+    return closeWhenDone();
+  }
+  inFlight++;
+  transporter
+    .sendMail(message.mail)
+    .then(
+      () => parentPort.postMessage({ id: message.id }),
+      (error) => parentPort.postMessage({ id: message.id, error: failure(error) }),
+    )
+    .finally(() => {
+      inFlight--;
+      closeWhenDone();
+    });
+});
+`;
 
 /** The embedded default: each mail becomes DATA_DIR/mail/<time>-<id>.eml, named in the log. */
 class FileTransport implements MailTransport {

@@ -32,6 +32,8 @@ export class SmtpSink {
    * flight. A message whose connection closed meanwhile was never accepted and is not recorded.
    */
   delayMs = 0;
+  /** SMTP connections open right now. */
+  openConnections = 0;
   private server: SMTPServer;
   private readonly closedSessions = new Set<string>();
 
@@ -137,7 +139,12 @@ export class SmtpSink {
           })
           .catch((error: Error) => callback(error));
       },
+      onConnect: (_session, callback) => {
+        this.openConnections += 1;
+        callback();
+      },
       onClose: (session) => {
+        this.openConnections -= 1;
         this.closedSessions.add(session.id);
       },
     });
