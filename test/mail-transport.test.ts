@@ -114,3 +114,22 @@ it("closing waits for the mails in flight: they are delivered, not dropped", asy
   const ids = sink.mails.map((m) => m.messageId);
   for (const m of inFlight) expect(ids).toContain(m.messageId);
 });
+
+it("a thread that dies fails its mails as retryable, and the next mail goes out on a new one", async () => {
+  const smtp = open();
+  await smtp.send(mail());
+  sink.delayMs = 2_000;
+  const inFlight = smtp.send(mail());
+  await eventually("the mail arriving", () => (sink.attempts >= 2 ? true : undefined));
+  // What a crash of the thread looks like from the main thread: it exits with mail in hand.
+  const { thread } = smtp as unknown as { thread: { worker: { terminate(): Promise<number> } } };
+  await thread.worker.terminate();
+  const failure = await inFlight.catch((error: unknown) => error);
+  expect(failure).toMatchObject({ code: "ECONNECTION" });
+  expect(isPermanentFailure(failure)).toBe(false);
+
+  sink.delayMs = 0;
+  const after = mail();
+  await smtp.send(after);
+  expect(sink.mails.map((m) => m.messageId)).toContain(after.messageId);
+});

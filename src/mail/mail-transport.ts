@@ -86,7 +86,9 @@ class ThreadedSmtpTransport implements MailTransport {
 
   async send(mail: OutgoingMail): Promise<void> {
     clearTimeout(this.idleTimer);
-    const thread = (this.thread ??= new SmtpThread(this.options));
+    // A thread that ended by itself (it failed) is replaced: its mails were failed as retryable.
+    if (!this.thread || this.thread.ended) this.thread = new SmtpThread(this.options);
+    const thread = this.thread;
     try {
       await thread.send(mail);
     } finally {
@@ -114,6 +116,8 @@ class SmtpThread {
     { resolve: () => void; reject: (error: Error) => void }
   >();
   private nextId = 0;
+  /** The thread has ended (closed, or failed): nothing sent to it would be answered. */
+  ended = false;
 
   constructor(options: TransportOptions) {
     this.worker = new Worker(SMTP_THREAD, {
@@ -131,10 +135,8 @@ class SmtpThread {
       else waiting.resolve();
     });
     const lost = (cause: unknown) => {
-      // Like a dropped connection: such mails are retried by a later claim.
-      const failure = Object.assign(new Error(`the SMTP thread ended: ${String(cause)}`), {
-        code: "ECONNECTION",
-      });
+      this.ended = true;
+      const failure = threadEnded(cause);
       for (const waiting of this.pending.values()) waiting.reject(failure);
       this.pending.clear();
     };
@@ -147,10 +149,11 @@ class SmtpThread {
   }
 
   send(mail: OutgoingMail): Promise<void> {
+    if (this.ended) return Promise.reject(threadEnded("before the mail was handed over"));
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ id, mail });
+      this.pending.set(id, { resolve, reject });
     });
   }
 
@@ -158,6 +161,13 @@ class SmtpThread {
   close(): void {
     this.worker.postMessage({ close: true });
   }
+}
+
+/** Like a dropped connection: the mails are retried by a later claim. */
+function threadEnded(cause: unknown): Error {
+  return Object.assign(new Error(`the SMTP thread ended: ${String(cause)}`), {
+    code: "ECONNECTION",
+  });
 }
 
 interface SmtpReply {
