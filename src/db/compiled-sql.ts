@@ -14,10 +14,15 @@ type Columns<E> = readonly (keyof E & string)[];
  * The statement text kept in `texts` under `key`, built on first use. A text built per call is
  * a new string each time, which the fixed-SQL check hashes and the escaper scans anew.
  */
-function kept(texts: Map<string, string>, key: string, build: () => string): string {
+export function kept(texts: Map<string, string>, key: string, build: () => string): string {
   let text = texts.get(key);
   if (text === undefined) texts.set(key, (text = build()));
   return text;
+}
+
+/** `(?, ?, …)` with `count` placeholders, for an `IN` list. */
+export function placeholders(count: number): string {
+  return `(${Array(count).fill("?").join(", ")})`;
 }
 
 function columnsOf<E extends ObjectLiteral>(
@@ -249,9 +254,10 @@ export class EntitySql<E extends ObjectLiteral> {
 }
 
 /**
- * `UPDATE <table> SET <the given properties> WHERE <fixed clause>`. The SET list follows the
- * properties a call passes (undefined ones are left out, as TypeORM's `set` does); the text is
- * built once per distinct list and kept.
+ * `UPDATE <table> SET <the given properties> WHERE <fixed clause><suffix>`. The SET list follows
+ * the properties a call passes (undefined ones are left out, as TypeORM's `set` does); a call may
+ * end the clause with a suffix of its own (an `IN` list of its length). The text is built once
+ * per distinct list and suffix and kept.
  */
 export class CompiledUpdate<E extends ObjectLiteral> {
   readonly names: EntitySql<E>;
@@ -273,24 +279,34 @@ export class CompiledUpdate<E extends ObjectLiteral> {
    * found rows, as TypeORM's `affected` does). Parameters of the clause are passed as they are:
    * convert dates with `value`.
    */
-  async run(tx: EntityManager, changes: Partial<E>, whereParams: unknown[]): Promise<number> {
-    const { sql, values } = this.statement(changes);
+  async run(
+    tx: EntityManager,
+    changes: Partial<E>,
+    whereParams: unknown[],
+    suffix = "",
+  ): Promise<number> {
+    const { sql, values } = this.statement(changes, suffix);
     return this.db.execute(tx, sql, [...values, ...whereParams]);
   }
 
   /** `run` when nobody needs the count, deferred in a batched transaction (Database.defer). */
-  async defer(tx: EntityManager, changes: Partial<E>, whereParams: unknown[]): Promise<void> {
-    const { sql, values } = this.statement(changes);
+  async defer(
+    tx: EntityManager,
+    changes: Partial<E>,
+    whereParams: unknown[],
+    suffix = "",
+  ): Promise<void> {
+    const { sql, values } = this.statement(changes, suffix);
     await this.db.defer(tx, sql, [...values, ...whereParams]);
   }
 
-  private statement(changes: Partial<E>): { sql: string; values: unknown[] } {
+  private statement(changes: Partial<E>, suffix: string): { sql: string; values: unknown[] } {
     const properties = Object.keys(changes).filter(
       (property) => changes[property] !== undefined,
     ) as Property<E>[];
-    const sql = kept(this.texts, properties.join(","), () => {
+    const sql = kept(this.texts, `${properties.join(",")}\u0000${suffix}`, () => {
       const set = properties.map((property) => `${this.names.column(property)} = ?`).join(", ");
-      return `UPDATE ${this.names.table} SET ${set} WHERE ${this.where}`;
+      return `UPDATE ${this.names.table} SET ${set} WHERE ${this.where}${suffix}`;
     });
     return {
       sql,

@@ -4,7 +4,7 @@ import { domainToASCII } from "node:url";
 import type { EntityManager } from "typeorm";
 import { In } from "typeorm";
 import type { Database } from "../db/database";
-import { CompiledSelect, EntitySql } from "../db/compiled-sql";
+import { CompiledSelect, CompiledUpdate, EntitySql, kept, placeholders } from "../db/compiled-sql";
 import type { OutboxBacklog } from "../core/metrics";
 import { MailRecipientEntity } from "../entities/mail-recipient.entity";
 import { OutboxMessageEntity } from "../entities/outbox-message.entity";
@@ -105,7 +105,8 @@ export function recipientKey(address: string): string {
 
 export class OutboxService {
   private queuedListener: () => void = () => undefined;
-  private compiled: OutboxSql | undefined;
+  /** The claim's and the record's statements (the data source is connected when this is built). */
+  private readonly sql: OutboxSql;
 
   constructor(
     private readonly db: Database,
@@ -114,7 +115,9 @@ export class OutboxService {
     private readonly ids: IdGenerator,
     /** Right-hand side of generated Message-IDs, e.g. the MAIL_FROM domain. */
     private readonly messageIdDomain: string,
-  ) {}
+  ) {
+    this.sql = new OutboxSql(db);
+  }
 
   /** Registers who is told when mail was queued (the worker of this process, to look at once). */
   onQueued(listener: () => void): void {
@@ -284,7 +287,7 @@ export class OutboxService {
     const token = this.ids.next();
     const now = this.clock.now();
     const until = new Date(now.getTime() + leaseMs);
-    const sql = this.sql();
+    const { sql } = this;
     const due = [sql.names.value("state", "QUEUED"), sql.names.value("nextAttemptAt", now)];
     // READ COMMITTED on MySQL/MariaDB: under REPEATABLE READ the claim's scans also lock the gaps
     // between rows, and a request enqueueing a mail into such a gap deadlocks with it. Batched:
@@ -316,18 +319,14 @@ export class OutboxService {
           return rows;
         }
         // SQLite: one UPDATE under its single-writer lock, then the rows it claimed.
-        await this.db.execute(
-          tx,
-          `${sql.markClaimedHead} WHERE ${sql.names.column("state")} = ? AND ${sql.names.column("id")} IN (SELECT ${sql.names.column("id")} FROM ${sql.names.table} WHERE ${sql.dueWhere}${sql.dueSuffix(shards?.length, "")})`,
-          [
-            token,
-            sql.names.value("nextAttemptAt", until),
-            sql.names.value("state", "QUEUED"),
-            ...due,
-            ...(shards ?? []),
-            limit,
-          ],
-        );
+        await this.db.execute(tx, sql.markDue(shards?.length), [
+          token,
+          sql.names.value("nextAttemptAt", until),
+          sql.names.value("state", "QUEUED"),
+          ...due,
+          ...(shards ?? []),
+          limit,
+        ]);
         return sql.byToken.all(tx, [token]);
       },
       { isolation: "READ COMMITTED", batched: true },
@@ -372,7 +371,7 @@ export class OutboxService {
     if (results.length === 0) return new Set();
     // A row cancelled while it was being sent keeps the claim: a mail that went out is recorded
     // as sent (what happened), one that did not stays cancelled.
-    const sql = this.sql();
+    const { sql } = this;
     const stillHeld = await sql.held.all(
       tx,
       [
@@ -422,13 +421,7 @@ export class OutboxService {
 
   /** Sets `changes` and ends the claim on rows `ids`; sent with the next exchange when batched. */
   private async update(tx: EntityManager, ids: string[], changes: Partial<OutboxMessageEntity>) {
-    const { text, values } = this.sql().update({ ...changes, claimToken: null }, ids.length);
-    await this.db.defer(tx, text, [...values, ...ids]);
-  }
-
-  /** The claim's and the record's statements, built on first use (the metadata is ready then). */
-  private sql(): OutboxSql {
-    return (this.compiled ??= new OutboxSql(this.db));
+    await this.sql.byIds.defer(tx, { ...changes, claimToken: null }, ids, placeholders(ids.length));
   }
 
   /** Deletes the rows of purged codes, in the caller's transaction. */
@@ -521,14 +514,16 @@ const ROW: readonly Column[] = [
  */
 class OutboxSql {
   readonly names: EntitySql<OutboxMessageEntity>;
-  readonly dueWhere: string;
   /** Due rows, oldest first: WHERE state = ? AND next_attempt_at <= ?, then `dueSuffix`. */
   readonly due: CompiledSelect<OutboxMessageEntity, (typeof ROW)[number]>;
   /** The rows a claim token holds (SQLite's claim reads them back by it). */
   readonly byToken: CompiledSelect<OutboxMessageEntity, (typeof ROW)[number]>;
   /** Rows still held by a token, QUEUED or FAILED: WHERE claim_token = ? AND state IN (?, ?). */
   readonly held: CompiledSelect<OutboxMessageEntity, "id" | "state">;
-  readonly markClaimedHead: string;
+  /** Rows by ID: WHERE id IN, with the list as the call's suffix. */
+  readonly byIds: CompiledUpdate<OutboxMessageEntity>;
+  private readonly dueWhere: string;
+  private readonly markClaimedHead: string;
   private readonly texts = new Map<string, string>();
 
   constructor(private readonly db: Database) {
@@ -547,6 +542,7 @@ class OutboxSql {
       ["id", "state"],
       (column) => `WHERE ${column("claimToken")} = ? AND ${column("state")} IN (?, ?)`,
     );
+    this.byIds = new CompiledUpdate(db, OutboxMessageEntity, (column) => `${column("id")} IN `);
     this.markClaimedHead =
       `UPDATE ${names.table} SET ${names.column("claimToken")} = ?, ` +
       `${names.column("nextAttemptAt")} = ?, ${names.column("attempts")} = ${names.column("attempts")} + 1`;
@@ -554,54 +550,44 @@ class OutboxSql {
 
   /** The rest of the due query: the worker's shards, the order, the limit and (MySQL) the lock. */
   dueSuffix(shards: number | undefined, lock = " FOR UPDATE SKIP LOCKED"): string {
-    return this.kept(`due:${shards}:${lock}`, () => {
+    return kept(this.texts, `due:${shards}:${lock}`, () => {
       const inShards =
-        shards === undefined ? "" : ` AND ${this.names.column("shard")} IN ${list(shards)}`;
+        shards === undefined ? "" : ` AND ${this.names.column("shard")} IN ${placeholders(shards)}`;
       return `${inShards} ORDER BY ${this.names.column("nextAttemptAt")} ASC LIMIT ?${lock}`;
     });
   }
 
   /** Claims `rows` rows by ID, still QUEUED: token, lease end, state, then the IDs. */
   markClaimed(rows: number): string {
-    return this.kept(
+    return kept(
+      this.texts,
       `mark:${rows}`,
       () =>
-        `${this.markClaimedHead} WHERE ${this.names.column("state")} = ? AND ${this.names.column("id")} IN ${list(rows)}`,
+        `${this.markClaimedHead} WHERE ${this.names.column("state")} = ? AND ${this.names.column("id")} IN ${placeholders(rows)}`,
     );
+  }
+
+  /**
+   * SQLite's claim, in one UPDATE: token, lease end, state, then the due query's parameters
+   * (state, now, the shards, the limit).
+   */
+  markDue(shards: number | undefined): string {
+    return kept(this.texts, `markDue:${shards}`, () => {
+      const id = this.names.column("id");
+      return (
+        `${this.markClaimedHead} WHERE ${this.names.column("state")} = ? AND ${id} IN ` +
+        `(SELECT ${id} FROM ${this.names.table} WHERE ${this.dueWhere}${this.dueSuffix(shards, "")})`
+      );
+    });
   }
 
   /** The rest of the held query: the batch's IDs, locked until the transaction ends (MySQL). */
   heldSuffix(rows: number): string {
-    return this.kept(
+    return kept(
+      this.texts,
       `held:${rows}`,
       () =>
-        ` AND ${this.names.column("id")} IN ${list(rows)}${this.db.dialect === "mysql" ? " FOR UPDATE" : ""}`,
+        ` AND ${this.names.column("id")} IN ${placeholders(rows)}${this.db.dialect === "mysql" ? " FOR UPDATE" : ""}`,
     );
   }
-
-  /** UPDATE of the given columns (undefined ones left out) on `rows` rows by ID. */
-  update(changes: Partial<OutboxMessageEntity>, rows: number): { text: string; values: unknown[] } {
-    const properties = (Object.keys(changes) as Column[]).filter(
-      (property) => changes[property] !== undefined,
-    );
-    const text = this.kept(`update:${properties.join(",")}:${rows}`, () => {
-      const set = properties.map((property) => `${this.names.column(property)} = ?`).join(", ");
-      return `UPDATE ${this.names.table} SET ${set} WHERE ${this.names.column("id")} IN ${list(rows)}`;
-    });
-    return {
-      text,
-      values: properties.map((property) => this.names.value(property, changes[property])),
-    };
-  }
-
-  private kept(key: string, build: () => string): string {
-    let text = this.texts.get(key);
-    if (text === undefined) this.texts.set(key, (text = build()));
-    return text;
-  }
-}
-
-/** `(?, ?, …)` with `count` placeholders. */
-function list(count: number): string {
-  return `(${Array(count).fill("?").join(", ")})`;
 }

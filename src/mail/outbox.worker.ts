@@ -214,6 +214,8 @@ export class OutboxWorker {
     } finally {
       await claim.release();
     }
+    // Batched: the locking read goes out with START TRANSACTION, the row updates with the
+    // sequence bump, the events with COMMIT.
     const held = await this.deps.db.transaction(
       async (tx) => {
         const recorded = await this.deps.outbox.recordBatch(tx, batch[0]!.claimToken, results);
@@ -249,8 +251,6 @@ export class OutboxWorker {
             })),
         );
         return recorded;
-        // Batched: the locking read goes out with START TRANSACTION, the row updates with the
-        // sequence bump, the events with COMMIT.
       },
       { batched: true },
     );
